@@ -1,0 +1,101 @@
+"""Plain, immutable data shared by the engine and its front-ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One cleaned article: its body text and what is known about where it came from."""
+
+    doc_id: str  # stable key: path relative to the corpus, or the JSON "id"
+    title: str
+    text: str
+    publisher: str | None = None
+    url: str | None = None
+    date: dt.date | None = None
+    author: str | None = None
+    path: str | None = None  # file the article was read from, relative to the corpus
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A sentence-aligned passage of an article, with character offsets into `Article.text`."""
+
+    chunk_id: str  # "<doc_id>#<n>"
+    doc_id: str
+    n: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a passage came from, as shown to users."""
+
+    title: str
+    publisher: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    path: str | None = None
+
+    @classmethod
+    def of(cls, article: Article) -> Source:
+        return cls(article.title, article.publisher, article.date, article.url, article.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One answer passage: its text, score, the best sentence to highlight and every source carrying it."""
+
+    text: str
+    score: float
+    highlight: tuple[int, int] | None  # offsets into `text` of the answering sentence
+    sources: tuple[Source, ...]
+    chunk_id: str = ""
+    terms: tuple[str, ...] = field(default=())  # analyzed question terms this passage matched
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The result of one question: the best passages, best first."""
+
+    question: str
+    passages: tuple[Passage, ...]
+    short_answer: str | None = None  # a span pinned by the question type ("four hours"), if any
+
+    @property
+    def found(self) -> bool:
+        return bool(self.passages)
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """Every distinct source, in passage order."""
+        seen: dict[Source, None] = {}
+        for passage in self.passages:
+            for source in passage.sources:
+                seen.setdefault(source, None)
+        return tuple(seen)
+
+    @property
+    def highlighted_sentence(self) -> str | None:
+        """The highlighted sentence of the best passage, if any."""
+        if not self.passages or self.passages[0].highlight is None:
+            return None
+        start, end = self.passages[0].highlight
+        return self.passages[0].text[start:end]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What an index holds and when it was built, for `/about` and `article-qa index`."""
+
+    articles: int
+    passages: int
+    built_at: dt.datetime
+    build_seconds: float
+    corpus: str
+    skipped_files: int = 0
