@@ -1,11 +1,11 @@
 """The engine's exceptions; every message is safe to show to users.
 
-    ArticleQAError
-    ├── CorpusError            a corpus path that is missing or unreadable
-    │   └── EmptyCorpusError   a corpus with no usable article
-    ├── IndexMissingError      no index has been built yet
-    ├── IndexFormatError       an index that is corrupt, foreign or from another version
-    └── QuestionError          a question the engine refuses (too long, nothing to search)
+ArticleQAError
+├── CorpusError            a corpus path that is missing or unreadable
+│   └── EmptyCorpusError   a corpus with no usable article
+├── IndexMissingError      no index has been built yet
+├── IndexFormatError       an index that is corrupt, foreign or from another version
+└── QuestionError          a question the engine refuses (too long, nothing to search)
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""article-qa application: settings, command line, REPL and Discord front-ends."""

@@ -1,0 +1,1 @@
+"""Discord cogs of the article-qa bot."""

@@ -1,0 +1,74 @@
+"""Answers as terminal text and as the JSON of `article-qa ask --json`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from index.models import Answer, Passage, Source
+
+NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
+
+
+def ansi_bold(text: str) -> str:
+    return f"\033[1m{text}\033[0m"
+
+
+def marker_bold(text: str) -> str:
+    return f"**{text}**"
+
+
+def source_line(source: Source) -> str:
+    """ "Title · Publisher · 2014-03-30 · https://..." with the unknown parts left out."""
+    parts = [source.title, source.publisher, source.date.isoformat() if source.date else None]
+    parts.append(source.url or source.path)
+    return " · ".join(part for part in parts if part)
+
+
+def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
+    if passage.highlight is None:
+        return passage.text
+    start, end = passage.highlight
+    return passage.text[:start] + bold(passage.text[start:end]) + passage.text[end:]
+
+
+def to_text(answer: Answer, bold: Callable[[str], str] = marker_bold) -> str:
+    """Numbered passages, answer sentence in bold, each followed by its sources."""
+    if not answer.found:
+        return NO_ANSWER
+    lines: list[str] = []
+    if answer.short_answer:
+        lines += [f"Answer: {bold(answer.short_answer)}", ""]
+    for number, passage in enumerate(answer.passages, 1):
+        lines.append(f"[{number}] {highlighted(passage, bold)}")
+        lines += [f"    — {source_line(source)}" for source in passage.sources]
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def source_json(source: Source) -> dict[str, str | None]:
+    return {
+        "title": source.title,
+        "publisher": source.publisher,
+        "date": source.date.isoformat() if source.date else None,
+        "url": source.url,
+        "path": source.path,
+    }
+
+
+def passage_json(passage: Passage) -> dict[str, Any]:
+    return {
+        "text": passage.text,
+        "score": passage.score,
+        "highlight": list(passage.highlight) if passage.highlight else None,
+        "sources": [source_json(source) for source in passage.sources],
+    }
+
+
+def to_json(answer: Answer) -> dict[str, Any]:
+    """The `ask --json` object: question, short answer (or null) and passages."""
+    return {
+        "question": answer.question,
+        "short_answer": answer.short_answer,
+        "passages": [passage_json(passage) for passage in answer.passages],
+    }

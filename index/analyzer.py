@@ -1,0 +1,105 @@
+"""Text analysis shared by indexing, querying, highlighting and evaluation: one place, one set of rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+import Stemmer
+
+# Bump when a rule below changes: indexes built with another version are rebuilt.
+ANALYZER_VERSION = 1
+
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+        "\u00a0": " ",
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ""),
+    }
+)
+
+# Dotted acronyms ("U.S.") and numbers with separators ("30,000", "2.5") stay one token; the rest is \w+.
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}(?![^\W\d_])|\d+(?:[.,]\d+)*|\w+")
+
+# DrQA-style English stopwords, plus the clitic fragments left by splitting on apostrophes.
+STOPWORDS = frozenset(
+    """
+    a about above after again against ain all am an and any are aren as at be because been before being
+    below between both but by can couldn could d did didn do does doesn doing don down during each few for
+    from further had hadn has hasn have haven having he her here hers herself him himself his how i if in
+    into is isn it its itself just ll m ma me mightn more most mustn my myself needn no nor not now o of off
+    on once only or other our ours ourselves out over own re s same shan she should shouldn so some such t
+    than that the their theirs them themselves then there these they this those through to too under until
+    up ve very was wasn we were weren what when where which while who whom why will with won wouldn y you
+    your yours yourself yourselves also would may might must shall could many much
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """NFKC-normalize and fold curly quotes, dashes and invisible characters to plain ASCII forms."""
+    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+
+
+def normalize_answer(text: str) -> str:
+    """Case-folded text with punctuation as spaces and whitespace collapsed, for answer matching."""
+    folded = fold(text).casefold()
+    return " ".join(re.sub(r"[^\w]+", " ", folded).split())
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerConfig:
+    """How text becomes terms; stored in the index manifest and compared on load."""
+
+    language: str = "english"
+    stem: bool = True
+    remove_stopwords: bool = True
+    version: int = ANALYZER_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Analyzer:
+    """Turns text into index terms, and finds where each term sits in the original text."""
+
+    def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
+        self.config = config
+        self._stemmer = Stemmer.Stemmer(config.language) if config.stem else None
+        self._term = lru_cache(maxsize=200_000)(self._term_uncached)
+
+    def _term_uncached(self, raw: str) -> str | None:
+        word = fold(raw).casefold()
+        if "." in word and not word[:1].isdigit():
+            word = word.replace(".", "")  # "U.S." -> "us"
+        if word[:1].isdigit():
+            # "30,000" and "30000" are the same number; "2.5" keeps its point.
+            return word.replace(",", "")
+        if self.config.remove_stopwords and word in STOPWORDS:
+            return None
+        if self._stemmer is not None:
+            word = self._stemmer.stemWord(word)
+        return word
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Yield `(start, end, term)` for every indexable token of `text`, offsets into `text`."""
+        term_of = self._term
+        for match in _TOKEN.finditer(text):
+            term = term_of(match.group())
+            if term:
+                yield match.start(), match.end(), term
+
+    def tokens(self, text: str) -> list[str]:
+        """The index terms of `text`, in order, repeats kept."""
+        term_of = self._term
+        return [term for raw in _TOKEN.findall(text) if (term := term_of(raw))]
+
+    def query_terms(self, text: str) -> list[str]:
+        """The distinct terms of a question, in order of first appearance."""
+        return list(dict.fromkeys(self.tokens(text)))

@@ -1,0 +1,231 @@
+"""The answering service shared by every front-end: question in, best passages with sources out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .analyzer import Analyzer, normalize_answer
+from .bm25 import RankBM25Engine
+from .builder import IndexConfig
+from .chunker import sentence_spans
+from .errors import IndexFormatError, QuestionError
+from .models import Answer, Chunk, IndexStats, Passage, Source
+from .records import Records
+from .store import REBUILD_HINT, IndexStore, Manifest
+
+log = logging.getLogger(__name__)
+
+# Passages whose term sets overlap this much (Jaccard) are the same passage from different sources.
+DUPLICATE_JACCARD = 0.6
+DUPLICATE_SENTENCE_MIN_WORDS = 6
+# Overlapping chunks of one article merge only while the result stays this many times a chunk's size.
+MAX_MERGED_WORDS_FACTOR = 1.5
+
+
+class Answerer(Protocol):
+    """Anything that answers questions: the real service, or a fake in tests."""
+
+    def answer(self, question: str, k: int | None = None) -> Answer: ...
+
+    def stats(self) -> IndexStats: ...
+
+
+class Engine(Protocol):
+    """A BM25 index over analyzed passages."""
+
+    @property
+    def n_docs(self) -> int: ...
+
+    def doc_freq(self, term: str) -> int: ...
+
+    def top_k(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerConfig:
+    """Query-time settings: they never require a rebuild."""
+
+    top_k: int = 3
+    candidates: int = 50  # BM25 hits considered before dedupe
+    max_question_chars: int = 500
+
+
+@dataclass(slots=True)
+class _Candidate:
+    passage: int
+    chunk: Chunk
+    article_row: int
+    score: float
+    terms: set[str]
+    highlight: tuple[int, int] | None
+    sources: list[Source] = field(default_factory=list)
+
+
+class QAService:
+    """Answers questions from one loaded index; immutable once built, so safe to share across threads."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        records: Records,
+        manifest: Manifest,
+        config: AnswerConfig = AnswerConfig(),
+        index_dir: Path = Path(),
+    ) -> None:
+        self.index_dir = index_dir
+        self._engine = engine
+        self._records = records
+        self.manifest = manifest
+        self.config = config
+        settings = IndexConfig.from_json(manifest.settings)
+        self._analyzer = Analyzer(settings.analyzer)
+        self._max_words = settings.chunking.max_words
+
+    @classmethod
+    def open(
+        cls, index_dir: Path, config: AnswerConfig = AnswerConfig(), *, verify: bool = False
+    ) -> QAService:
+        """Load the live index of `index_dir`.
+
+        Raises:
+            IndexMissingError: nothing was built there yet.
+            IndexFormatError: the index is corrupt, incomplete or of another format.
+        """
+        store = IndexStore(index_dir)
+        generation = store.current()
+        manifest = store.read_manifest(generation)
+        store.verify(generation, manifest, full=verify)
+        try:
+            engine = RankBM25Engine.load(generation)
+            records = Records(generation)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise IndexFormatError(f"index in {index_dir} cannot be loaded ({err}); {REBUILD_HINT}") from None
+        return cls(engine, records, manifest, config, index_dir)
+
+    def verify(self) -> None:
+        """Checksum every file of the loaded index (slow on large indexes)."""
+        store = IndexStore(self.index_dir)
+        generation = store.current()
+        store.verify(generation, store.read_manifest(generation), full=True)
+
+    def stats(self) -> IndexStats:
+        return IndexStats(
+            articles=self.manifest.articles,
+            passages=self.manifest.passages,
+            built_at=dt.datetime.fromisoformat(self.manifest.built_at),
+            build_seconds=self.manifest.build_seconds,
+            corpus=self.manifest.corpus,
+            skipped_files=self.manifest.skipped_files,
+        )
+
+    def answer(self, question: str, k: int | None = None) -> Answer:
+        """The best `k` passages for `question`, each with its answer sentence and sources.
+
+        Raises:
+            QuestionError: the question is longer than the configured limit.
+        """
+        question = " ".join(question.split())
+        if len(question) > self.config.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(question)} characters long; please keep it under "
+                f"{self.config.max_question_chars}"
+            )
+        k = self.config.top_k if k is None else k
+        terms = self._analyzer.query_terms(question)
+        if not terms or k <= 0:
+            return Answer(question, ())
+        hits = self._engine.top_k(terms, max(self.config.candidates, k))
+        idf = {term: self._idf(term) for term in terms}
+        candidates = [self._candidate(passage, score, idf) for passage, score in hits]
+        chosen = self._select(candidates, k, idf)
+        passages = tuple(
+            Passage(
+                text=c.chunk.text,
+                score=round(c.score, 4),
+                highlight=c.highlight,
+                sources=tuple(c.sources),
+                chunk_id=c.chunk.chunk_id,
+                terms=tuple(sorted(c.terms & idf.keys())),
+            )
+            for c in chosen
+        )
+        return Answer(question, passages)
+
+    def _idf(self, term: str) -> float:
+        n, df = self._engine.n_docs, self._engine.doc_freq(term)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def _candidate(self, passage: int, score: float, idf: dict[str, float]) -> _Candidate:
+        chunk = self._records.chunk(passage)
+        row = self._records.article_row(passage)
+        candidate = _Candidate(passage, chunk, row, score, set(), None, [self._records.source(row)])
+        self._analyze(candidate, idf)
+        return candidate
+
+    def _analyze(self, candidate: _Candidate, idf: dict[str, float]) -> None:
+        """Fill the candidate's terms and pick the sentence that best answers the question."""
+        text = candidate.chunk.text
+        spans = list(self._analyzer.spans(text))
+        candidate.terms = {term for _, _, term in spans}
+        best: tuple[float, int, int] | None = None
+        position = 0
+        for start, end in sentence_spans(text):
+            matched: set[str] = set()
+            while position < len(spans) and spans[position][0] < end:
+                if spans[position][0] >= start and spans[position][2] in idf:
+                    matched.add(spans[position][2])
+                position += 1
+            weight = sum(idf[term] for term in matched)
+            if weight > 0 and (best is None or weight > best[0]):
+                best = (weight, start, end)
+        candidate.highlight = (best[1], best[2]) if best else None
+
+    def _select(self, candidates: list[_Candidate], k: int, idf: dict[str, float]) -> list[_Candidate]:
+        """Best first; overlapping chunks of one article merge; copies of one passage cite every source."""
+        chosen: list[_Candidate] = []
+        for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
+            if not candidate.terms & idf.keys():
+                continue
+            target = next((kept for kept in chosen if self._same_passage(kept, candidate)), None)
+            if target is None:
+                if len(chosen) < k:
+                    chosen.append(candidate)
+                continue
+            if target.article_row == candidate.article_row:
+                self._merge_overlap(target, candidate, idf)
+            for source in candidate.sources:
+                if source not in target.sources:
+                    target.sources.append(source)
+        return chosen
+
+    def _same_passage(self, kept: _Candidate, other: _Candidate) -> bool:
+        if kept.article_row == other.article_row:
+            return kept.chunk.start < other.chunk.end and other.chunk.start < kept.chunk.end
+        union = len(kept.terms | other.terms)
+        if union and len(kept.terms & other.terms) / union >= DUPLICATE_JACCARD:
+            return True
+        if kept.highlight is None or other.highlight is None:
+            return False
+        first = normalize_answer(kept.chunk.text[slice(*kept.highlight)])
+        second = normalize_answer(other.chunk.text[slice(*other.highlight)])
+        return first == second and len(first.split()) >= DUPLICATE_SENTENCE_MIN_WORDS
+
+    def _merge_overlap(self, kept: _Candidate, other: _Candidate, idf: dict[str, float]) -> None:
+        """Extend `kept` by the part of an overlapping chunk of the same article that it lacks."""
+        a, b = kept.chunk, other.chunk
+        if b.start >= a.start and b.end > a.end:
+            text, start, end = a.text + b.text[a.end - b.start :], a.start, b.end
+        elif b.start < a.start and b.end <= a.end:
+            text, start, end = b.text + a.text[b.end - a.start :], b.start, a.end
+        else:
+            return  # one contains the other
+        if len(text.split()) > MAX_MERGED_WORDS_FACTOR * self._max_words:
+            return  # keep passages readable: the better chunk already shows the shared sentences
+        kept.chunk = Chunk(a.chunk_id, a.doc_id, a.n, text, start, end)
+        self._analyze(kept, idf)

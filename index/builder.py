@@ -1,0 +1,137 @@
+"""Build an index from a corpus: load, chunk, analyze, score and publish a new generation atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .analyzer import Analyzer, AnalyzerConfig
+from .bm25 import BM25Params, RankBM25Engine
+from .chunker import ChunkingConfig, chunk_article
+from .errors import ArticleQAError, EmptyCorpusError, IndexMissingError
+from .loader import Corpus, corpus_fingerprint, load_corpus
+from .models import Chunk
+from .records import write_records
+from .store import IndexStore, Manifest
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called as `progress(stage, done, total)` while a build runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    """Every setting that changes what an index holds; a change means a rebuild."""
+
+    analyzer: AnalyzerConfig = field(default_factory=AnalyzerConfig)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    bm25: BM25Params = field(default_factory=BM25Params)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "analyzer": self.analyzer.to_json(),
+            "chunking": self.chunking.to_json(),
+            "bm25": {"k1": self.bm25.k1, "b": self.bm25.b},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IndexConfig:
+        return cls(
+            AnalyzerConfig(**data["analyzer"]), ChunkingConfig(**data["chunking"]), BM25Params(**data["bm25"])
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    """Whether the index in a directory can serve a corpus as configured, and if not, why."""
+
+    state: Literal["current", "missing", "stale", "broken"]
+    reason: str
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "current"
+
+
+def corpus_key(corpus: Path) -> str:
+    return str(corpus.resolve())
+
+
+def index_status(corpus: Path, index_dir: Path, config: IndexConfig) -> IndexStatus:
+    """Compare the live index with the corpus on disk and the settings, without loading it."""
+    store = IndexStore(index_dir)
+    try:
+        generation = store.current()
+        manifest = store.read_manifest(generation)
+    except IndexMissingError as err:
+        return IndexStatus("missing", str(err))
+    except ArticleQAError as err:
+        return IndexStatus("broken", str(err))
+    if manifest.settings != config.to_json():
+        return IndexStatus("stale", "the index was built with other analyzer, chunking or BM25 settings")
+    if manifest.corpus != corpus_key(corpus):
+        return IndexStatus("stale", f"the index was built from another corpus ({manifest.corpus})")
+    if manifest.corpus_fingerprint != corpus_fingerprint(corpus):
+        return IndexStatus("stale", "the corpus changed since the index was built")
+    return IndexStatus("current", "up to date")
+
+
+def build_index(
+    corpus: Path, index_dir: Path, config: IndexConfig = IndexConfig(), progress: Progress | None = None
+) -> Manifest:
+    """Build the index of `corpus` into `index_dir` and make it the live one.
+
+    Raises:
+        CorpusError, EmptyCorpusError: the corpus is missing or has no usable article.
+    """
+    started = time.perf_counter()
+    store = IndexStore(index_dir)
+    fingerprint = corpus_fingerprint(corpus)
+    loaded = load_corpus(corpus, (lambda done, total: progress("reading", done, total)) if progress else None)
+    chunks = _chunk_all(loaded, config.chunking)
+    if not chunks:
+        raise EmptyCorpusError(f"corpus {corpus} has no text to index: add articles and try again")
+    analyzer = Analyzer(config.analyzer)
+    titles = {article.doc_id: analyzer.tokens(article.title) for article in loaded.articles}
+
+    def terms() -> Iterator[list[str]]:
+        for done, chunk in enumerate(chunks, 1):
+            if progress and (done % 5000 == 0 or done == len(chunks)):
+                progress("indexing", done, len(chunks))
+            # Title words count toward every passage of the article.
+            yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
+
+    def fill(folder: Path) -> Manifest:
+        engine = RankBM25Engine.build(terms(), config.bm25)
+        engine.save(folder)
+        write_records(folder, loaded.articles, chunks)
+        return Manifest(
+            settings=config.to_json(),
+            corpus=corpus_key(corpus),
+            corpus_fingerprint=fingerprint,
+            articles=len(loaded.articles),
+            passages=len(chunks),
+            skipped_files=len(loaded.skipped),
+            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 3),
+        )
+
+    with store.lock():
+        manifest = store.publish(fill)
+    log.info(
+        "indexed %d passages from %d articles in %.2f s",
+        manifest.passages,
+        manifest.articles,
+        manifest.build_seconds,
+    )
+    return manifest
+
+
+def _chunk_all(corpus: Corpus, config: ChunkingConfig) -> list[Chunk]:
+    return [chunk for article in corpus.articles for chunk in chunk_article(article, config)]

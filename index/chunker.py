@@ -1,0 +1,142 @@
+"""Sentence splitting and sentence-aware passages with character offsets into the article text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .models import Article, Chunk
+
+# Words whose trailing period does not end a sentence (compared lowercased, without the period).
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sen rep gov gen col lt sgt capt cmdr adm maj st jr sr rev hon pres supt det insp
+    inc ltd co corp bros plc llc dept univ assn est approx vs etc al fig no nos vol vols pp ed eds op
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    mt ft ave blvd rd
+    """.split()
+)
+
+# A candidate sentence end: terminal punctuation, optional closing quotes/brackets, then whitespace.
+_END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*(?=\s)")
+_WORD = re.compile(r"\S+")
+_LAST_WORD = re.compile(r"(\S+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingConfig:
+    """How articles are cut into passages; stored in the index manifest."""
+
+    max_words: int = 150
+    overlap_sentences: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_words < 1:
+            raise ValueError("max_words must be positive")
+        if self.overlap_sentences < 0:
+            raise ValueError("overlap_sentences must not be negative")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when the period at `text[end - 1]` belongs to an abbreviation or an initial."""
+    match = _LAST_WORD.search(text, 0, end)
+    if match is None:
+        return False
+    word = match.group(1).lstrip("\"'(\u201c\u2018[").rstrip(".")
+    if not word:
+        return False
+    lowered = word.lower()
+    if lowered in ABBREVIATIONS:
+        return True
+    if "." in word and all(len(part) <= 2 for part in word.split(".")):
+        return True  # dotted acronyms and initials: U.S., U.N., a.m., e.g.
+    return len(word) == 1 and word.isalpha() and word.isupper()  # a middle initial: John F. Kennedy
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split `text` into sentences: `(start, end)` offsets with surrounding whitespace excluded.
+
+    A line break always ends a sentence; periods after abbreviations ("Mr.", "U.S.") and initials
+    never do, and a sentence must be followed by something that can start one.
+    """
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        line_start = line.start()
+        line_text = line.group()
+        start = 0
+        for match in _END.finditer(line_text):
+            end = match.end()
+            if line_text[match.start()] == "." and match.group().count(".") == 1:
+                if _is_abbreviation(line_text, match.start() + 1):
+                    continue
+            rest = line_text[end:].lstrip()
+            if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "\"'\u201c\u2018(["):
+                continue
+            _append_trimmed(spans, line_text, line_start, start, end)
+            start = end
+        _append_trimmed(spans, line_text, line_start, start, len(line_text))
+    return spans
+
+
+def _append_trimmed(spans: list[tuple[int, int]], line: str, offset: int, start: int, end: int) -> None:
+    piece = line[start:end]
+    stripped = piece.strip()
+    if stripped:
+        lead = len(piece) - len(piece.lstrip())
+        spans.append((offset + start + lead, offset + start + lead + len(stripped)))
+
+
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
+    """Cut one overlong sentence at word boundaries into pieces of at most `max_words` words."""
+    words = list(_WORD.finditer(text, start, end))
+    return [
+        (words[i].start(), words[min(i + max_words, len(words)) - 1].end())
+        for i in range(0, len(words), max_words)
+    ]
+
+
+def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -> list[Chunk]:
+    """Pack whole sentences into passages of at most `max_words` words, overlapping by whole sentences."""
+    text = article.text
+    units: list[tuple[int, int, int]] = []  # (start, end, words)
+    for start, end in sentence_spans(text):
+        words = _word_count(text[start:end])
+        if words > config.max_words:
+            units.extend(
+                (s, e, _word_count(text[s:e])) for s, e in _split_long(text, start, end, config.max_words)
+            )
+        else:
+            units.append((start, end, words))
+
+    groups: list[list[int]] = []
+    current: list[int] = []
+    current_words = 0
+    fresh = 0  # sentences in `current` that are not carried over from the previous passage
+    for i, (_, _, words) in enumerate(units):
+        if current and fresh and current_words + words > config.max_words:
+            groups.append(current)
+            carried = current[len(current) - min(config.overlap_sentences, len(current) - 1) :]
+            carried = carried if config.overlap_sentences else []
+            # Never carry so much that the next sentence would not fit.
+            while carried and sum(units[j][2] for j in carried) + words > config.max_words:
+                carried = carried[1:]
+            current, current_words, fresh = list(carried), sum(units[j][2] for j in carried), 0
+        current.append(i)
+        current_words += words
+        fresh += 1
+    if current and fresh:
+        groups.append(current)
+
+    chunks = []
+    for n, group in enumerate(groups):
+        start, end = units[group[0]][0], units[group[-1]][1]
+        chunks.append(Chunk(f"{article.doc_id}#{n}", article.doc_id, n, text[start:end], start, end))
+    return chunks

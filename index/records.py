@@ -1,0 +1,102 @@
+"""The passage and article tables of an index: UTF-8 blobs with offset arrays, memory-mapped on load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .models import Article, Chunk, Source
+
+PASSAGE_TEXT = "passages.txt"
+PASSAGE_TABLE = "passages.npy"  # int64 rows: byte start, byte end, article row, chunk number, char start
+ARTICLE_DATA = "articles.jsonl"
+ARTICLE_OFFSETS = "articles.npy"  # int64 byte offsets of each line, plus the end
+
+
+def write_records(folder: Path, articles: Sequence[Article], chunks: Sequence[Chunk]) -> None:
+    """Write the article and passage tables of `chunks` (whose doc ids are among `articles`) into `folder`."""
+    row_of = {article.doc_id: row for row, article in enumerate(articles)}
+    offsets = [0]
+    with (folder / ARTICLE_DATA).open("wb") as out:
+        for article in articles:
+            line = json.dumps(_article_json(article), ensure_ascii=False).encode() + b"\n"
+            out.write(line)
+            offsets.append(offsets[-1] + len(line))
+    np.save(folder / ARTICLE_OFFSETS, np.asarray(offsets, dtype=np.int64))
+
+    table = np.empty((len(chunks), 5), dtype=np.int64)
+    position = 0
+    with (folder / PASSAGE_TEXT).open("wb") as out:
+        for i, chunk in enumerate(chunks):
+            data = chunk.text.encode()
+            out.write(data)
+            table[i] = (position, position + len(data), row_of[chunk.doc_id], chunk.n, chunk.start)
+            position += len(data)
+    np.save(folder / PASSAGE_TABLE, table)
+
+
+def _article_json(article: Article) -> dict[str, str | None]:
+    return {
+        "doc_id": article.doc_id,
+        "title": article.title,
+        "publisher": article.publisher,
+        "url": article.url,
+        "date": article.date.isoformat() if article.date else None,
+        "author": article.author,
+        "path": article.path,
+    }
+
+
+class Records:
+    """Read access to passages and their articles, decoded on demand from memory-mapped files."""
+
+    def __init__(self, folder: Path) -> None:
+        self._table: npt.NDArray[np.int64] = np.load(folder / PASSAGE_TABLE, mmap_mode="r")
+        self._text = _map_bytes(folder / PASSAGE_TEXT)
+        self._article_offsets: npt.NDArray[np.int64] = np.load(folder / ARTICLE_OFFSETS, mmap_mode="r")
+        self._article_data = _map_bytes(folder / ARTICLE_DATA)
+        self.source = lru_cache(maxsize=65_536)(self._source)
+
+    def __len__(self) -> int:
+        return int(self._table.shape[0])
+
+    @property
+    def article_count(self) -> int:
+        return int(self._article_offsets.shape[0]) - 1
+
+    def chunk(self, passage: int) -> Chunk:
+        start, end, article_row, n, char_start = (int(v) for v in self._table[passage])
+        text = bytes(self._text[start:end]).decode()
+        doc_id = self._article(article_row)["doc_id"] or ""
+        return Chunk(f"{doc_id}#{n}", doc_id, n, text, char_start, char_start + len(text))
+
+    def article_row(self, passage: int) -> int:
+        return int(self._table[passage, 2])
+
+    def _article(self, row: int) -> dict[str, str | None]:
+        start, end = int(self._article_offsets[row]), int(self._article_offsets[row + 1])
+        data: dict[str, str | None] = json.loads(bytes(self._article_data[start:end]))
+        return data
+
+    def _source(self, article_row: int) -> Source:
+        data = self._article(article_row)
+        date = data.get("date")
+        return Source(
+            title=data.get("title") or "",
+            publisher=data.get("publisher"),
+            date=dt.date.fromisoformat(date) if date else None,
+            url=data.get("url"),
+            path=data.get("path"),
+        )
+
+
+def _map_bytes(path: Path) -> npt.NDArray[np.uint8]:
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")

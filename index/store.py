@@ -1,0 +1,235 @@
+"""Index generations on disk: written atomically, pointed to by one file, checked by manifest and checksums.
+
+Layout of an index directory:
+
+    CURRENT              name of the live generation, replaced atomically (os.replace)
+    gen-<id>/            one complete index: manifest.json plus the files it lists
+    gen-<id>.tmp/        a build in progress; never read, removed by the next build
+    lock                 held (flock) by the one build allowed at a time
+
+A build writes and fsyncs a whole new generation, then swaps CURRENT; a crash at any moment leaves
+the previous generation live (or none, and the next run builds one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import IndexFormatError, IndexMissingError
+
+log = logging.getLogger(__name__)
+
+FORMAT_NAME = "article-qa-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+# Files up to this size are checksummed on every load; larger ones when `verify=True` (index --verify).
+CHECKSUM_ON_LOAD_BYTES = 64 * 1024 * 1024
+REBUILD_HINT = "run `article-qa index` to rebuild it"
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("article-qa")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """How an index was built and what it holds."""
+
+    settings: dict[str, Any]  # analyzer, chunking and BM25 settings
+    corpus: str
+    corpus_fingerprint: str
+    articles: int
+    passages: int
+    skipped_files: int
+    built_at: str  # ISO 8601, UTC
+    build_seconds: float
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"size", "sha256"}
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+    package_version: str = field(default_factory=package_version)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Manifest:
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise IndexFormatError(f"not an article-qa index manifest; {REBUILD_HINT}")
+        if data.get("format_version") != FORMAT_VERSION:
+            found = data.get("format_version")
+            raise IndexFormatError(
+                f"index format {found} is not the supported {FORMAT_VERSION}; {REBUILD_HINT}"
+            )
+        try:
+            return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        except (KeyError, TypeError) as err:
+            raise IndexFormatError(f"index manifest is incomplete ({err}); {REBUILD_HINT}") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+class IndexStore:
+    """Reads and atomically replaces the index generations of one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def current(self) -> Path:
+        """The live generation's folder.
+
+        Raises:
+            IndexMissingError: nothing has been built here yet.
+            IndexFormatError: the directory is unreadable or points at a missing generation.
+        """
+        pointer = self.directory / CURRENT
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexMissingError(
+                f"no index in {self.directory}; run `article-qa index` to build it"
+            ) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise IndexFormatError(f"cannot read index pointer {pointer} ({err}); {REBUILD_HINT}") from None
+        generation = self.directory / name
+        if not name.startswith("gen-") or "/" in name or not generation.is_dir():
+            raise IndexFormatError(f"index pointer {pointer} names a missing generation; {REBUILD_HINT}")
+        return generation
+
+    def read_manifest(self, generation: Path | None = None) -> Manifest:
+        """The manifest of `generation` (default: the live one)."""
+        generation = generation or self.current()
+        try:
+            data = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise IndexFormatError(
+                f"index manifest in {generation} is unreadable ({err}); {REBUILD_HINT}"
+            ) from None
+        return Manifest.from_json(data)
+
+    def verify(self, generation: Path, manifest: Manifest, *, full: bool = False) -> None:
+        """Check every listed file's size, and its checksum when small (or always with `full`)."""
+        for name, expected in manifest.files.items():
+            path = generation / name
+            try:
+                size = path.stat().st_size
+            except OSError as err:
+                raise IndexFormatError(
+                    f"index file {path} is missing ({err.strerror}); {REBUILD_HINT}"
+                ) from None
+            if not path.is_file() or size != expected.get("size"):
+                raise IndexFormatError(f"index file {path} is truncated or replaced; {REBUILD_HINT}")
+            if full or size <= CHECKSUM_ON_LOAD_BYTES:
+                try:
+                    actual = _sha256(path)
+                except OSError as err:
+                    raise IndexFormatError(
+                        f"cannot read index file {path} ({err.strerror}); {REBUILD_HINT}"
+                    ) from None
+                if actual != expected.get("sha256"):
+                    raise IndexFormatError(
+                        f"index file {path} is corrupt (checksum mismatch); {REBUILD_HINT}"
+                    )
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the build lock: builds of one directory run one at a time, across processes."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / "lock").open("a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def publish(self, fill: Callable[[Path], Manifest]) -> Manifest:
+        """Build a new generation with `fill(folder)`, make it durable, and make it the live one.
+
+        Call with the lock held. `fill` writes its files into the folder and returns their manifest
+        (without `files`, which is computed here).
+        """
+        self._remove_leftovers()
+        name = f"gen-{uuid.uuid4().hex[:12]}"
+        staging = self.directory / f"{name}.tmp"
+        staging.mkdir()
+        try:
+            manifest = fill(staging)
+            files = {}
+            for path in sorted(staging.iterdir()):
+                _fsync_file(path)
+                files[path.name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+            manifest = Manifest(**{**asdict(manifest), "files": files})
+            _write_atomic(staging / MANIFEST, json.dumps(manifest.to_json(), indent=1).encode())
+            _fsync_dir(staging)
+            final = self.directory / name
+            os.replace(staging, final)
+            _fsync_dir(self.directory)
+            _write_atomic(self.directory / CURRENT, f"{name}\n".encode())
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._remove_old(keep=name)
+        return manifest
+
+    def _remove_leftovers(self) -> None:
+        for path in self.directory.glob("*.tmp*"):
+            log.debug("removing unfinished build %s", path.name)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def _remove_old(self, keep: str) -> None:
+        # Running readers keep their memory-mapped files alive after unlinking (POSIX).
+        for path in self.directory.glob("gen-*"):
+            if path.name != keep and path.is_dir() and not path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, then rename it over `path`."""
+    temp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
