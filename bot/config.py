@@ -16,6 +16,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_prefix="ARTICLE_QA_",
         extra="ignore",
+        env_ignore_empty=True,  # the blank lines of .env.example mean "use the default"
         populate_by_name=True,
     )
 

@@ -1,0 +1,116 @@
+"""The index on disk: atomic generations, manifest checks, stale and corrupt indexes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import Settings
+from bot.service import open_service
+from index.answer import QAService
+from index.builder import IndexConfig, build_index, index_status
+from index.chunker import ChunkingConfig
+from index.errors import IndexFormatError, IndexMissingError
+from index.store import CURRENT, MANIFEST, IndexStore
+
+
+def live_generation(index_dir: Path) -> Path:
+    return IndexStore(index_dir).current()
+
+
+def test_manifest_records_how_the_index_was_built(index_dir: Path, corpus_dir: Path) -> None:
+    manifest = IndexStore(index_dir).read_manifest()
+    assert manifest.format_version == 1
+    assert manifest.settings == IndexConfig().to_json()
+    assert manifest.corpus == str(corpus_dir.resolve())
+    assert (manifest.articles, manifest.skipped_files) == (4, 0)
+    assert manifest.passages >= 4
+    assert manifest.built_at and manifest.build_seconds >= 0
+    assert manifest.package_version
+    assert set(manifest.files) >= {"passages.npy", "passages.txt", "articles.jsonl", "articles.npy"}
+    assert all(len(entry["sha256"]) == 64 for entry in manifest.files.values())
+
+
+def test_rebuild_replaces_the_generation_and_leaves_no_temp_files(index_dir: Path, corpus_dir: Path) -> None:
+    first = live_generation(index_dir)
+    build_index(corpus_dir, index_dir)
+    second = live_generation(index_dir)
+    assert first != second and not first.exists()
+    names = sorted(p.name for p in index_dir.iterdir())
+    assert names == sorted([CURRENT, "lock", second.name])
+
+
+def test_a_crash_during_a_build_keeps_the_previous_index(
+    index_dir: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = live_generation(index_dir)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("index.builder.write_records", explode)
+    (corpus_dir / "new.txt").write_text("New article\n\nFresh text about harbours.", encoding="utf-8")
+    with pytest.raises(OSError, match="disk full"):
+        build_index(corpus_dir, index_dir)
+    assert live_generation(index_dir) == before
+    assert not [p for p in index_dir.iterdir() if ".tmp" in p.name]
+    assert QAService.open(index_dir).answer("bridge repairs").found
+
+
+def test_missing_index_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="article-qa index"):
+        QAService.open(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "manifest", "pointer", "format"])
+def test_corrupt_index_is_detected(index_dir: Path, damage: str) -> None:
+    generation = live_generation(index_dir)
+    if damage == "truncate":
+        path = generation / "passages.txt"
+        path.write_bytes(path.read_bytes()[:-10])
+    elif damage == "flip":
+        path = generation / "passages.txt"
+        data = bytearray(path.read_bytes())
+        data[5] ^= 0x20
+        path.write_bytes(bytes(data))
+    elif damage == "manifest":
+        (generation / MANIFEST).write_text("{not json", encoding="utf-8")
+    elif damage == "pointer":
+        (index_dir / CURRENT).write_text("gen-missing\n", encoding="utf-8")
+    else:
+        manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
+        manifest["format_version"] = 0
+        (generation / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="article-qa index"):
+        QAService.open(index_dir)
+
+
+def test_status_tracks_corpus_and_settings(index_dir: Path, corpus_dir: Path) -> None:
+    assert index_status(corpus_dir, index_dir, IndexConfig()).state == "current"
+    other = IndexConfig(chunking=ChunkingConfig(max_words=60))
+    assert index_status(corpus_dir, index_dir, other).state == "stale"
+    (corpus_dir / "garden.md").write_text("# Garden\n\nChanged text.", encoding="utf-8")
+    status = index_status(corpus_dir, index_dir, IndexConfig())
+    assert (status.state, status.reason) == ("stale", "the corpus changed since the index was built")
+
+
+def test_service_rebuilds_stale_and_corrupt_indexes(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert open_service(settings).answer("bridge arches cracks").found  # built on first use
+    (settings.corpus / "ferry.txt").write_text(
+        "Ferry service resumes\n\nThe island ferry resumed sailing on Friday.", encoding="utf-8"
+    )
+    service = open_service(settings)
+    assert "ferry" in service.answer("when did the island ferry resume").passages[0].text.lower()
+    assert "rebuilding the index: the corpus changed" in caplog.text
+
+    generation = live_generation(settings.index_dir)
+    np.save(generation / "passages.npy", np.zeros((1, 2)))  # a file replaced behind our back
+    caplog.clear()
+    service = open_service(settings)
+    assert service.answer("island ferry").found
+    assert "rebuilding the index" in caplog.text and "truncated or replaced" in caplog.text
