@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "-k", "--k", type=int, choices=range(1, 11), metavar="N", help="passages to show (1-10)"
     )
     repl.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+
+    discord = commands.add_parser("discord", parents=[common], help="run the Discord bot")
+    discord.add_argument("--sync", action="store_true", help="sync the slash commands now")
     return parser
 
 
@@ -128,6 +131,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
         with readline_history(settings.index_dir / "repl_history"):
             return run_repl(service, out=sys.stdout, k=settings.top_k)
+    if args.command == "discord":
+        from .discord_app import run_discord  # discord.py loads only for this command
+
+        return run_discord(settings, sync=args.sync)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -1,0 +1,278 @@
+"""The QA cog: /ask, /about and /reload, and answers to mentions and direct messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index.errors import ArticleQAError
+from index.models import Answer, IndexStats
+
+from ..config import Settings
+from ..discord_render import MAX_PASSAGES, NO_MENTIONS, AnswerView, about_embed, message_text
+
+if TYPE_CHECKING:
+    from index.answer import Answerer
+
+    from ..discord_app import QABot
+
+_log = logging.getLogger(__name__)
+
+FAILED = "Sorry, something went wrong while answering; the details are in the bot's log."
+RESTARTING = "The bot is restarting; please ask again in a minute."
+USAGE = "Ask me about the articles, e.g. `/ask question: how long did the talks last`."
+
+
+class Restarting(ArticleQAError):
+    """The bot is shutting down and will not answer this question."""
+
+    def __init__(self) -> None:
+        super().__init__(RESTARTING)
+
+
+class QAHost(Protocol):
+    """What the cog needs from its bot: `QABot` provides it, and tests pass a fake."""
+
+    @property
+    def service(self) -> Answerer: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def user(self) -> discord.ClientUser | None: ...
+
+    async def reload_service(self, *, rebuild: bool) -> IndexStats: ...
+
+    async def is_owner(self, user: discord.abc.User, /) -> bool: ...
+
+
+class QACog(commands.Cog):
+    """Answers questions from the host's current service, with a per-user cooldown and a clean drain."""
+
+    def __init__(self, host: QAHost, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.host = host
+        self._clock = clock
+        # One bucket per user id, shared by /ask, mentions and DMs (app_commands cooldowns cover one command).
+        seconds = host.settings.discord_cooldown_seconds
+        self._cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
+            commands.Cooldown(1, seconds) if seconds > 0 else None, lambda user_id: user_id
+        )
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self._abandon = asyncio.Event()
+
+    # -- commands -------------------------------------------------------------------------------
+
+    @app_commands.command(name="ask", description="Ask a question about the news articles")
+    @app_commands.describe(
+        question="Your question, e.g. how long did the talks last",
+        k="How many passages to show at once (1-10)",
+        private="Show the answer only to you",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        k: app_commands.Range[int, 1, MAX_PASSAGES] | None = None,
+        private: bool = False,
+    ) -> None:
+        question = " ".join(question.split())
+        problem = self._refusal(question, interaction.user.id)
+        if problem is not None:
+            await interaction.response.send_message(
+                message_text(problem), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        with self._tracked():
+            # Discord drops interactions not acknowledged within 3 seconds; retrieval may take longer.
+            await interaction.response.defer(thinking=True, ephemeral=private)
+            try:
+                answer = await self._answer(question)
+            except Exception as err:
+                await interaction.followup.send(
+                    message_text(self._explain(err, question)), ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+                return
+            view = AnswerView(answer, per_page=k or self.host.settings.top_k, owner_id=interaction.user.id)
+            try:
+                view.message = await interaction.followup.send(
+                    embed=view.embed(), view=view, ephemeral=private, allowed_mentions=NO_MENTIONS, wait=True
+                )
+            except discord.HTTPException as err:
+                view.stop()
+                _log.error("could not send the answer to interaction %s: %s", interaction.id, err)
+
+    @app_commands.command(name="about", description="How many articles and passages I know, and since when")
+    async def about(self, interaction: discord.Interaction) -> None:
+        embed = about_embed(self.host.service.stats())
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="reload", description="Rebuild the index from the corpus (bot owner only)")
+    @app_commands.default_permissions(administrator=True)
+    async def reload(self, interaction: discord.Interaction) -> None:
+        if not await self.host.is_owner(interaction.user):
+            await interaction.response.send_message(
+                "Only the bot's owner can reload the index.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        try:
+            stats = await self.host.reload_service(rebuild=True)
+        except ArticleQAError as err:
+            reply = f"Reload failed; still answering from the previous index. {err}"
+        except Exception:
+            _log.exception("reload failed")
+            reply = "Reload failed; still answering from the previous index. The details are in the log."
+        else:
+            reply = f"Reloaded: {stats.articles:,} articles, {stats.passages:,} passages."
+        await interaction.followup.send(message_text(reply), ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Anything the commands did not handle themselves: one friendly line, details in the log."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        line = self._explain(cause, question=None)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    message_text(line), ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                await interaction.response.send_message(
+                    message_text(line), ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+        except discord.HTTPException as err:
+            _log.error("could not tell the user about an error (%s): %s", type(cause).__name__, err)
+
+    # -- mentions and direct messages -----------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        question = self.question_in(message)
+        if question is None:
+            return
+        problem = self._refusal(question, message.author.id)
+        try:
+            if problem is not None:
+                await message.reply(message_text(problem), allowed_mentions=NO_MENTIONS)
+                return
+            with self._tracked():
+                try:
+                    answer = await self._answer(question)
+                except Exception as err:
+                    await message.reply(
+                        message_text(self._explain(err, question)), allowed_mentions=NO_MENTIONS
+                    )
+                    return
+                view = AnswerView(answer, per_page=self.host.settings.top_k, owner_id=message.author.id)
+                try:
+                    view.message = await message.reply(
+                        embed=view.embed(), view=view, allowed_mentions=NO_MENTIONS
+                    )
+                except discord.HTTPException:
+                    view.stop()
+                    raise
+        except discord.HTTPException as err:
+            _log.error("could not reply to message %s in channel %s: %s", message.id, message.channel.id, err)
+
+    def question_in(self, message: discord.Message) -> str | None:
+        """The question a message asks the bot, or None when it is not addressed to the bot.
+
+        A message is addressed to the bot when it is a direct message or mentions the bot by id:
+        `raw_mentions` reads `<@id>` tokens from the content, so `@everyone`, role mentions and the
+        implicit mention of a reply do not count. Mentions carry their content without the privileged
+        message-content intent.
+        """
+        me = self.host.user
+        if me is None or message.author.bot or message.author.id == me.id:
+            return None
+        if message.guild is not None and me.id not in message.raw_mentions:
+            return None
+        return " ".join(re.sub(rf"<@!?{me.id}>", " ", message.content).split())
+
+    # -- shared machinery -----------------------------------------------------------------------
+
+    def _refusal(self, question: str, user_id: int) -> str | None:
+        """Why a question is not answered right now, or None to answer it (which starts the cooldown)."""
+        if self._closing:
+            return RESTARTING
+        if not question:
+            return USAGE
+        limit = self.host.settings.max_question_chars
+        if len(question) > limit:
+            return f"That question is {len(question):,} characters long; please keep it under {limit:,}."
+        now = self._clock()
+        bucket = self._cooldowns.get_bucket(user_id, now) if self._cooldowns.valid else None
+        retry_after = bucket.update_rate_limit(now) if bucket is not None else None
+        if retry_after:
+            return f"You are asking quickly: try again in {math.ceil(retry_after)} s."
+        return None
+
+    async def _answer(self, question: str) -> Answer:
+        """Retrieve off the event loop; gives up with `Restarting` when a shutdown stops waiting."""
+        if self._abandon.is_set():
+            raise Restarting
+        # One reference for the whole question: a hot reload swaps `host.service`, never this object.
+        service = self.host.service
+        work = asyncio.ensure_future(asyncio.to_thread(service.answer, question, MAX_PASSAGES))
+        abandon = asyncio.ensure_future(self._abandon.wait())
+        try:
+            await asyncio.wait({work, abandon}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            abandon.cancel()
+        if work.done():
+            return work.result()
+        # The thread cannot be stopped; it finishes on its own and its result is dropped.
+        work.add_done_callback(lambda task: task.cancelled() or task.exception())
+        raise Restarting
+
+    def _explain(self, error: BaseException, question: str | None) -> str:
+        """One friendly line for the user; anything unexpected is logged with its traceback."""
+        if isinstance(error, ArticleQAError):
+            return str(error)
+        _log.error("failed to answer %r", question, exc_info=error)
+        return FAILED
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Count a question as in flight until its reply is sent, so a shutdown can wait for it."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new questions, give those in flight `grace` seconds, then tell the rest we restart."""
+        self._closing = True
+        if self._in_flight:
+            _log.info("waiting up to %.0f s for %d question(s) in flight", grace, self._in_flight)
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            _log.warning("%d question(s) still running: telling them the bot restarts", self._in_flight)
+            self._abandon.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), 3.0)
+
+
+async def setup(bot: QABot) -> None:
+    """Extension entry point for `bot.load_extension`."""
+    await bot.add_cog(QACog(bot))
