@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -281,6 +282,10 @@ def run_discord(settings: Settings, *, sync: bool = False) -> int:
         return EXIT_USAGE
     loader = _EngineLoader(settings)
     service = loader.open(rebuild=False)  # before connecting: never inside an interaction
+    # The heap built so far lives as long as the bot: keep it out of the garbage collector's sweeps,
+    # which otherwise stall the event loop for 100+ ms at a time under load.
+    gc.collect()
+    gc.freeze()
     return asyncio.run(_supervise(settings, token, service, loader, sync=sync))
 
 

@@ -54,9 +54,18 @@ class StderrProgress:
         self._stream.flush()
 
 
-def build(settings: Settings, *, stream: TextIO = sys.stderr) -> Manifest:
-    """Build the index of the configured corpus, with progress on `stream`."""
-    return build_index(settings.corpus, settings.index_dir, index_config(settings), StderrProgress(stream))
+def build(settings: Settings, *, stream: TextIO = sys.stderr, skip_if_current: bool = False) -> Manifest:
+    """Build the index of the configured corpus, with progress on `stream`.
+
+    With `skip_if_current`, no build happens when another process built the same index meanwhile.
+    """
+    return build_index(
+        settings.corpus,
+        settings.index_dir,
+        index_config(settings),
+        StderrProgress(stream),
+        skip_if_current=skip_if_current,
+    )
 
 
 def open_service(settings: Settings, *, rebuild: bool = False, stream: TextIO = sys.stderr) -> QAService:
@@ -65,7 +74,8 @@ def open_service(settings: Settings, *, rebuild: bool = False, stream: TextIO = 
     if rebuild or not status.usable:
         if status.state in ("stale", "broken") and not rebuild:
             log.warning("rebuilding the index: %s", status.reason)
-        build(settings, stream=stream)
+        # Several processes may start at once on a missing index: the first builds, the others use it.
+        build(settings, stream=stream, skip_if_current=not rebuild)
     try:
         return QAService.open(settings.index_dir, answer_config(settings))
     except (IndexFormatError, IndexMissingError) as err:

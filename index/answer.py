@@ -130,7 +130,8 @@ class QAService:
         Raises:
             QuestionError: the question is longer than the configured limit.
         """
-        question = " ".join(question.split())
+        # Lone surrogates (argv bytes that are not UTF-8) could never be printed or sent: replace them.
+        question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
         if len(question) > self.config.max_question_chars:
             raise QuestionError(
                 f"the question is {len(question)} characters long; please keep it under "

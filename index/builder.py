@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .analyzer import Analyzer, AnalyzerConfig
+import Stemmer
+
+from .analyzer import ANALYZER_VERSION, Analyzer, AnalyzerConfig
 from .bm25 import BM25Params, RankBM25Engine
 from .chunker import ChunkingConfig, chunk_article
-from .errors import ArticleQAError, EmptyCorpusError, IndexMissingError
+from .errors import ArticleQAError, EmptyCorpusError, IndexFormatError, IndexMissingError
 from .loader import Corpus, corpus_fingerprint, load_corpus
 from .models import Chunk
 from .records import write_records
-from .store import IndexStore, Manifest
+from .store import REBUILD_HINT, IndexStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,29 @@ class IndexConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IndexConfig:
-        return cls(
-            AnalyzerConfig(**data["analyzer"]), ChunkingConfig(**data["chunking"]), BM25Params(**data["bm25"])
-        )
+        """The settings stored in a manifest.
+
+        Raises:
+            IndexFormatError: they are malformed, or the analyzer rules differ from this version's, so
+                questions would not be analyzed the way the index was.
+        """
+        try:
+            config = cls(
+                AnalyzerConfig(**data["analyzer"]),
+                ChunkingConfig(**data["chunking"]),
+                BM25Params(**data["bm25"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise IndexFormatError(f"index settings are malformed ({err!r}); {REBUILD_HINT}") from None
+        analyzer = config.analyzer
+        if analyzer.version != ANALYZER_VERSION:
+            raise IndexFormatError(
+                f"the index was built with analyzer version {analyzer.version}, this is version "
+                f"{ANALYZER_VERSION}; {REBUILD_HINT}"
+            )
+        if analyzer.stem and analyzer.language not in Stemmer.algorithms():
+            raise IndexFormatError(f"the index uses an unknown stemmer {analyzer.language!r}; {REBUILD_HINT}")
+        return config
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +105,41 @@ def index_status(corpus: Path, index_dir: Path, config: IndexConfig) -> IndexSta
 
 
 def build_index(
-    corpus: Path, index_dir: Path, config: IndexConfig = IndexConfig(), progress: Progress | None = None
+    corpus: Path,
+    index_dir: Path,
+    config: IndexConfig = IndexConfig(),
+    progress: Progress | None = None,
+    *,
+    skip_if_current: bool = False,
 ) -> Manifest:
     """Build the index of `corpus` into `index_dir` and make it the live one.
+
+    With `skip_if_current`, a build that finds, once it holds the build lock, that the live index already
+    serves `corpus` as configured (another process built it meanwhile) returns that index's manifest.
 
     Raises:
         CorpusError, EmptyCorpusError: the corpus is missing or has no usable article.
     """
-    started = time.perf_counter()
     store = IndexStore(index_dir)
+    with store.lock():
+        if skip_if_current and index_status(corpus, index_dir, config).usable:
+            log.info("the index in %s was built meanwhile by another process; using it", index_dir)
+            return store.read_manifest()
+        manifest = _build_and_publish(store, corpus, config, progress)
+    log.info(
+        "indexed %d passages from %d articles in %.2f s",
+        manifest.passages,
+        manifest.articles,
+        manifest.build_seconds,
+    )
+    return manifest
+
+
+def _build_and_publish(
+    store: IndexStore, corpus: Path, config: IndexConfig, progress: Progress | None
+) -> Manifest:
+    """Load, chunk and analyze `corpus`, then publish it as a new generation; call with the lock held."""
+    started = time.perf_counter()
     fingerprint = corpus_fingerprint(corpus)
     loaded = load_corpus(corpus, (lambda done, total: progress("reading", done, total)) if progress else None)
     chunks = _chunk_all(loaded, config.chunking)
@@ -122,15 +170,7 @@ def build_index(
             build_seconds=round(time.perf_counter() - started, 3),
         )
 
-    with store.lock():
-        manifest = store.publish(fill)
-    log.info(
-        "indexed %d passages from %d articles in %.2f s",
-        manifest.passages,
-        manifest.articles,
-        manifest.build_seconds,
-    )
-    return manifest
+    return store.publish(fill)
 
 
 def _chunk_all(corpus: Corpus, config: ChunkingConfig) -> list[Chunk]:

@@ -9,11 +9,12 @@ import json
 import logging
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import CorpusError, EmptyCorpusError
 from .htmltext import parse_html
@@ -24,6 +25,14 @@ log = logging.getLogger(__name__)
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one article file; .jsonl files are streamed and may be larger
 MAX_JSONL_LINE_BYTES = 16 * 1024 * 1024
+# Bad lines of one .jsonl file logged one by one; the rest are counted in one summary warning.
+MAX_LINE_WARNINGS = 3
+# C0/C1 control characters other than tab, newlines and form feed: never article text, and ESC or CSI
+# (also reachable through JSON "\\u001b" escapes and HTML character references) would let an article drive
+# the terminal that prints it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Site furniture that is never part of an article, matched against whole lines (case-insensitive).
 BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
@@ -121,7 +130,9 @@ def corpus_fingerprint(corpus: Path) -> str:
             stat = path.stat()
         except OSError:
             continue
-        digest.update(f"{_relative(path, corpus)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        # surrogateescape: a file name that is not UTF-8 still hashes as its own bytes.
+        name = path.relative_to(corpus).as_posix() if corpus.is_dir() else path.name
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -158,9 +169,14 @@ def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None
 
 
 def _relative(path: Path, corpus: Path) -> str:
-    if corpus.is_file():
-        return path.name
-    return path.relative_to(corpus).as_posix()
+    """The file's name relative to the corpus, made safe to store and print (see `_safe_text`)."""
+    return _safe_text(path.name if corpus.is_file() else path.relative_to(corpus).as_posix())
+
+
+def _safe_text(text: str) -> str:
+    """`text` without control characters, and lone surrogates (from file names that are not UTF-8 or
+    JSON "\\ud800" escapes) as U+FFFD, so that it can be encoded, stored and shown."""
+    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
 
 
 def _read_file(path: Path, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
@@ -180,38 +196,65 @@ def _read_file(path: Path, rel: str, skipped: list[SkippedFile]) -> Iterator[Art
 
 
 def _read_bytes(path: Path) -> bytes:
+    with _open_file(path) as handle:
+        try:
+            # read(n) reserves n bytes up front: ask for the file's size (plus one, to see it grow).
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(min(size, MAX_FILE_BYTES) + 1)
+            if len(data) > size:  # it grew since stat: read on, up to the limit
+                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
+        except OSError as err:
+            raise _Skip(f"cannot read ({err.strerror or err})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _Skip(f"file too large (it grew past {MAX_FILE_BYTES // (1024 * 1024)} MiB while read)")
+    return data
+
+
+def _open_file(path: Path, limit: int | None = MAX_FILE_BYTES) -> BinaryIO:
+    """Open a regular file of at most `limit` bytes for reading, or skip it."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        info = path.stat()
+        # A FIFO would block the build forever, and a device such as /dev/zero never ends.
+        if not stat.S_ISREG(info.st_mode):
+            raise _Skip("not a regular file")
+        if limit is not None and info.st_size > limit:
             mib = 1024 * 1024
-            raise _Skip(f"file too large ({size // mib} MiB; the limit is {MAX_FILE_BYTES // mib} MiB)")
-        with path.open("rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
+            raise _Skip(f"file too large ({info.st_size // mib} MiB; the limit is {limit // mib} MiB)")
+        return path.open("rb")
     except OSError as err:
         raise _Skip(f"cannot read ({err.strerror or err})") from None
 
 
 def decode_bytes(data: bytes, rel: str) -> str:
     """Decode file bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252 with a warning."""
+    text, legacy = _decode(data)
+    if legacy:
+        log.warning("%s is not UTF-8; read it as Windows-1252", rel)
+    return text
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """The text of `data`, and whether it was read as Windows-1252."""
+    legacy = False
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise _Skip("invalid UTF-16 text") from None
-    if b"\x00" in data[:8192]:
+    elif b"\x00" in data:
         raise _Skip("binary file (contains NUL bytes)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    else:
         try:
-            text = data.decode("cp1252")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise _Skip("not UTF-8 text and not Windows-1252 text") from None
-        log.warning("%s is not UTF-8; read it as Windows-1252", rel)
-    controls = sum(1 for char in text[:8192] if ord(char) < 32 and char not in "\t\n\r\f")
-    if controls > 0.05 * min(len(text), 8192):
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                raise _Skip("not UTF-8 text and not Windows-1252 text") from None
+            legacy = True
+    if len(_CONTROL.findall(text, 0, 8192)) > 0.05 * min(len(text), 8192):
         raise _Skip("binary file (control characters)")
-    return text
+    return text, legacy
 
 
 def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
@@ -278,33 +321,49 @@ def _json_articles(text: str, rel: str) -> Iterator[Article]:
 
 
 def _read_jsonl(path: Path, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
-    try:
-        handle = path.open("rb")
-    except OSError as err:
-        raise _Skip(f"cannot read ({err.strerror or err})") from None
     found = False
-    with handle:
+    bad_lines = legacy_lines = 0
+    first_bad: list[SkippedFile] = []  # bounded: a huge file of bad lines must not fill memory
+    with _open_file(path, limit=None) as handle:
         for number, raw in enumerate(iter(lambda: handle.readline(MAX_JSONL_LINE_BYTES), b""), 1):
             if not raw.strip():
                 continue
-            where = f"{rel} line {number}"
             try:
                 if len(raw) >= MAX_JSONL_LINE_BYTES and not raw.endswith(b"\n"):
+                    # Read past the rest of the line, so that it stays one skipped line.
+                    while (rest := handle.readline(MAX_JSONL_LINE_BYTES)) and not rest.endswith(b"\n"):
+                        pass
                     raise _Skip("line too long")
-                line = decode_bytes(raw, where)
+                line, legacy = _decode(raw)
                 try:
                     record = json.loads(line)
                 except (json.JSONDecodeError, RecursionError) as err:
                     raise _Skip(
                         f"malformed JSON ({err.msg if isinstance(err, json.JSONDecodeError) else err})"
                     ) from None
-                yield _json_article(record, f"{rel}#{number}", rel)
-                found = True
+                article = _json_article(record, f"{rel}#{number}", rel)
             except _Skip as skip:
-                log.warning("skipped %s: %s", where, skip)
-                skipped.append(SkippedFile(where, str(skip)))
+                bad_lines += 1
+                if len(first_bad) < MAX_LINE_WARNINGS:
+                    first_bad.append(SkippedFile(f"{rel} line {number}", str(skip)))
+                continue
+            found = True
+            legacy_lines += legacy
+            yield article
     if not found:
-        raise _Skip("no usable article in the file")
+        # One warning for the whole file: it is not JSON lines at all (binary, or another format).
+        first = first_bad[0] if first_bad else None
+        detail = f"; {first.path.removeprefix(rel).strip()}: {first.reason}" if first else ""
+        raise _Skip(f"no usable article in the file ({bad_lines} bad line(s){detail})")
+    for item in first_bad:
+        log.warning("skipped %s: %s", item.path, item.reason)
+    skipped.extend(first_bad)
+    if bad_lines > len(first_bad):
+        more = bad_lines - len(first_bad)
+        log.warning("skipped %s: %d more bad line(s)", rel, more)
+        skipped.append(SkippedFile(rel, f"{more} more bad line(s)"))
+    if legacy_lines:
+        log.warning("%s: %d line(s) are not UTF-8; read them as Windows-1252", rel, legacy_lines)
 
 
 def _json_article(record: Any, default_id: str, rel: str) -> Article:
@@ -341,6 +400,8 @@ def _author(value: Any) -> str | None:
 
 
 def _make_article(doc_id: str, title: str, text: str, meta: dict[str, str], *, path: str) -> Article:
+    doc_id, title, text = _safe_text(doc_id), _safe_text(title), _safe_text(text)
+    meta = {key: _safe_text(value) for key, value in meta.items()}
     title = " ".join(title.split())
     publisher = meta.get("publisher")
     lines = clean_lines(text.splitlines(), title=title, publisher=publisher)

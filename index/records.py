@@ -61,7 +61,28 @@ class Records:
         self._text = _map_bytes(folder / PASSAGE_TEXT)
         self._article_offsets: npt.NDArray[np.int64] = np.load(folder / ARTICLE_OFFSETS, mmap_mode="r")
         self._article_data = _map_bytes(folder / ARTICLE_DATA)
+        self._check()
         self.source = lru_cache(maxsize=65_536)(self._source)
+
+    def _check(self) -> None:
+        """Raise ValueError unless the tables fit each other.
+
+        Large files are not checksummed on load, and a damaged header can still parse: without this, such
+        damage would surface as a crash (or wrong text) when a question hits the bad row.
+        """
+        table, offsets = self._table, self._article_offsets
+        if table.dtype != np.int64 or table.ndim != 2 or table.shape[1] != 5:
+            raise ValueError(f"{PASSAGE_TABLE} holds {table.dtype} {table.shape}, not int64 rows of 5")
+        if offsets.dtype != np.int64 or offsets.ndim != 1 or offsets.shape[0] < 1:
+            raise ValueError(f"{ARTICLE_OFFSETS} holds {offsets.dtype} {offsets.shape}, not int64 offsets")
+        if offsets[0] != 0 or offsets[-1] != self._article_data.shape[0] or np.any(np.diff(offsets) < 0):
+            raise ValueError(f"{ARTICLE_OFFSETS} does not match {ARTICLE_DATA}")
+        if table.shape[0]:
+            starts, ends, rows = table[:, 0], table[:, 1], table[:, 2]
+            if starts.min() < 0 or np.any(ends < starts) or ends.max() > self._text.shape[0]:
+                raise ValueError(f"{PASSAGE_TABLE} does not match {PASSAGE_TEXT}")
+            if rows.min() < 0 or rows.max() >= self.article_count:
+                raise ValueError(f"{PASSAGE_TABLE} names articles that {ARTICLE_OFFSETS} lacks")
 
     def __len__(self) -> int:
         return int(self._table.shape[0])

@@ -14,6 +14,7 @@ the previous generation live (or none, and the next run builds one).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -77,9 +78,41 @@ class Manifest:
                 f"index format {found} is not the supported {FORMAT_VERSION}; {REBUILD_HINT}"
             )
         try:
-            return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+            manifest = cls(**{key: data[key] for key in cls.__dataclass_fields__})
         except (KeyError, TypeError) as err:
             raise IndexFormatError(f"index manifest is incomplete ({err}); {REBUILD_HINT}") from None
+        manifest._check_types()
+        return manifest
+
+    def _check_types(self) -> None:
+        """Raise IndexFormatError unless every field has the type the code relies on."""
+        texts = ("corpus", "corpus_fingerprint", "package_version")
+        counts = ("articles", "passages", "skipped_files")
+        bad = [name for name in texts if not isinstance(getattr(self, name), str)]
+        bad += [name for name in counts if type(getattr(self, name)) is not int]
+        if not isinstance(self.settings, dict):
+            bad.append("settings")
+        if not isinstance(self.build_seconds, int | float):
+            bad.append("build_seconds")
+        if not _valid_files(self.files):
+            bad.append("files")
+        try:
+            dt.datetime.fromisoformat(self.built_at)
+        except (TypeError, ValueError):
+            bad.append("built_at")
+        if bad:
+            raise IndexFormatError(f"index manifest has a malformed {bad[0]!r}; {REBUILD_HINT}")
+
+
+def _valid_files(files: Any) -> bool:
+    """True for {name: {"size": int, "sha256": str}}."""
+    return isinstance(files, dict) and all(
+        isinstance(name, str)
+        and isinstance(entry, dict)
+        and type(entry.get("size")) is int
+        and isinstance(entry.get("sha256"), str)
+        for name, entry in files.items()
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -135,14 +168,29 @@ class IndexStore:
         generation = generation or self.current()
         try:
             data = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (OSError, ValueError, RecursionError) as err:  # ValueError: bad UTF-8 or JSON
             raise IndexFormatError(
                 f"index manifest in {generation} is unreadable ({err}); {REBUILD_HINT}"
             ) from None
         return Manifest.from_json(data)
 
     def verify(self, generation: Path, manifest: Manifest, *, full: bool = False) -> None:
-        """Check every listed file's size, and its checksum when small (or always with `full`)."""
+        """Check every listed file's size, and its checksum when small (or always with `full`).
+
+        A file the manifest does not list is an error too: every file a build writes is listed, so an
+        unlisted one was added later, or the manifest lost entries. (Dotfiles, such as a file manager's
+        .DS_Store, are ignored.)
+        """
+        try:
+            names = {path.name for path in generation.iterdir() if not path.name.startswith(".")}
+            unlisted = sorted(names - {MANIFEST, *manifest.files})
+        except OSError as err:
+            raise IndexFormatError(f"cannot list index folder {generation} ({err}); {REBUILD_HINT}") from None
+        if unlisted:
+            raise IndexFormatError(
+                f"index folder {generation} holds {unlisted[0]!r}, which its manifest does not list; "
+                f"{REBUILD_HINT}"
+            )
         for name, expected in manifest.files.items():
             path = generation / name
             try:
@@ -167,9 +215,19 @@ class IndexStore:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the build lock: builds of one directory run one at a time, across processes."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / "lock").open("a+b") as handle:
+        """Hold the build lock: builds of one directory run one at a time, across processes.
+
+        Raises:
+            IndexFormatError: the index directory cannot be created or used.
+        """
+        path = self.directory / "lock"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _remove_if_folder(path)
+            handle = path.open("a+b")
+        except OSError as err:
+            raise IndexFormatError(f"cannot use {self.directory} as the index directory ({err})") from None
+        with handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -198,6 +256,7 @@ class IndexStore:
             final = self.directory / name
             os.replace(staging, final)
             _fsync_dir(self.directory)
+            _remove_if_folder(self.directory / CURRENT)  # a folder where the pointer belongs
             _write_atomic(self.directory / CURRENT, f"{name}\n".encode())
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -206,18 +265,33 @@ class IndexStore:
         return manifest
 
     def _remove_leftovers(self) -> None:
+        """Remove what killed builds left: temp files, staging folders, and generations never made live."""
         for path in self.directory.glob("*.tmp*"):
             log.debug("removing unfinished build %s", path.name)
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+        # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
+        # that nothing points to; with the lock held, no other build can be about to point to it.
+        try:
+            live: str | None = self.current().name
+        except (IndexMissingError, IndexFormatError):
+            live = None
+        self._remove_old(keep=live)
 
-    def _remove_old(self, keep: str) -> None:
+    def _remove_old(self, keep: str | None) -> None:
         # Running readers keep their memory-mapped files alive after unlinking (POSIX).
         for path in self.directory.glob("gen-*"):
             if path.name != keep and path.is_dir() and not path.name.endswith(".tmp"):
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_if_folder(path: Path) -> None:
+    """Remove a folder found where one of the store's own files belongs."""
+    if path.is_dir() and not path.is_symlink():
+        log.debug("removing the folder %s, which stands where a file belongs", path)
+        shutil.rmtree(path)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -244,7 +244,8 @@ class QACog(commands.Cog):
         """One friendly line for the user; anything unexpected is logged with its traceback."""
         if isinstance(error, ArticleQAError):
             return str(error)
-        _log.error("failed to answer %r", question, exc_info=error)
+        _log.error("failed to answer a question", exc_info=error)
+        _log.debug("the question that failed: %r", question)  # questions are private: debug level only
         return FAILED
 
     @contextlib.contextmanager

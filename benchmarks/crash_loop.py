@@ -1,0 +1,229 @@
+"""Kill index builds with SIGKILL at random moments, then check the index still loads and answers right.
+
+    python benchmarks/crash_loop.py --articles 3000 --kills 100
+
+Each round changes one "vault" article (its code word identifies the build), starts `build_index` in a
+subprocess, SIGKILLs it at a random moment (half of the kills land in the build's last part: writing
+files, fsync, rename, pointer swap), then opens the index: it must load, pass a full checksum check and
+answer with the code of the last finished build or of a later one, never an older one. Builds that
+finish before their kill are counted too. At the end, `open_service` must serve the current corpus and
+leave nothing behind but the live generation. Prints the figures; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import logging
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Settings  # noqa: E402
+from bot.service import open_service  # noqa: E402
+from index.answer import QAService  # noqa: E402
+from index.errors import IndexMissingError  # noqa: E402
+
+WORDS = (
+    "talks minister border troops agreement meeting paris sunday federation crisis sanctions ambassador "
+    "proposal government election market shares bank inflation storm river flood harvest school teacher "
+    "museum painting concert festival bridge railway harbour"
+).split()
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from index.builder import build_index
+seen = set()
+def progress(stage, done, total):
+    if stage not in seen:
+        seen.add(stage)
+        print("stage", stage, time.monotonic(), flush=True)
+print("ready", time.monotonic(), flush=True)
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
+print("done", time.monotonic(), flush=True)
+"""
+
+
+def write_corpus(folder: Path, articles: int) -> None:
+    rng = random.Random(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(articles):
+        paragraphs = (" ".join(rng.choice(WORDS) for _ in range(35)).capitalize() + "." for _ in range(3))
+        (folder / f"a{i:05d}.txt").write_text(
+            f"Article {i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
+        )
+
+
+def write_vault(folder: Path, code: str) -> None:
+    (folder / "vault.txt").write_text(
+        f"The vault report\n\nThe secret vault code is {code} today.\n", encoding="utf-8"
+    )
+
+
+def vault_code(service: QAService) -> str | None:
+    answer = service.answer("secret vault code")
+    codes = {m.group(1) for p in answer.passages for m in re.finditer(r"vault code is (\w+)", p.text)}
+    if len(codes) > 1:
+        raise AssertionError(f"one index answered with several codes: {codes}")
+    return codes.pop() if codes else None
+
+
+def leftovers(index_dir: Path, live: str | None) -> list[str]:
+    """What a killed build left: staging folders, temp files, generations nothing points to."""
+    if not index_dir.exists():
+        return []
+    names = [p.name for p in index_dir.iterdir() if p.name not in ("CURRENT", "lock", live)]
+    kinds = []
+    for name in names:
+        if name.endswith(".tmp"):
+            kinds.append("staging folder")
+        elif ".tmp-" in name:
+            kinds.append("temp pointer")
+        elif name.startswith("gen-"):
+            kinds.append("generation never made live")
+        else:
+            kinds.append(f"other: {name}")
+    return kinds
+
+
+def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
+    corpus, index_dir = workdir / "corpus", workdir / "index"
+    write_corpus(corpus, articles)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLE_QA_", "DISCORD_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    rng = random.Random(seed)
+    possible: list[str] = []
+    loaded_once = False
+    whole, tail = 4.0, 0.5  # seconds a build takes, and from its "indexing" report to its end (updated)
+    phases: collections.Counter[str] = collections.Counter()
+    left: collections.Counter[str] = collections.Counter()
+    load_seconds: list[float] = []
+    build_seconds: list[float] = []
+    survived = finished = rounds = 0
+    started = time.monotonic()
+    while survived < kills:
+        code = f"code{rounds}"
+        rounds += 1
+        write_vault(corpus, code)
+        possible.append(code)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(corpus), str(index_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline()]
+        ready = float(seen[0].split()[1])
+        if rng.random() < 0.5:  # anywhere in the build
+            time.sleep(max(0.0, ready + rng.uniform(0.0, whole * 1.05) - time.monotonic()))
+        else:  # in its last part: writing the files, fsync, rename, pointer swap
+            while (line := proc.stdout.readline()) and not line.startswith("stage indexing"):
+                seen.append(line)
+            seen.append(line)
+            time.sleep(rng.uniform(0.0, tail * 1.1))
+        proc.send_signal(signal.SIGKILL)
+        out, err = proc.communicate()
+        out = "".join(seen) + out
+        if proc.returncode not in (0, -signal.SIGKILL):
+            print(f"build failed ({proc.returncode}):\n{err}", file=sys.stderr)
+            return 1
+        stages = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if parts[0] == "stage":
+                stages[parts[1]] = float(parts[2]) - ready
+            elif parts[0] == "done":
+                stages["done"] = float(parts[1]) - ready
+        if "done" in stages:
+            finished += 1
+            possible = [code]
+            whole, tail = stages["done"], stages["done"] - stages.get("indexing", 0.0)
+            build_seconds.append(stages["done"])
+        else:
+            survived += 1
+            last = max(stages, key=stages.__getitem__) if stages else "starting"
+            phases["writing and publishing" if last == "indexing" else last] += 1
+
+        opened = time.monotonic()
+        try:
+            service = QAService.open(index_dir)
+        except IndexMissingError:
+            if loaded_once:
+                print("FAIL: an index that loaded before is gone", file=sys.stderr)
+                return 1
+            live = None
+        else:
+            loaded_once = True
+            service.verify()
+            found = vault_code(service)
+            if found not in possible:
+                print(f"FAIL: the index answers {found!r}, expected one of {possible}", file=sys.stderr)
+                return 1
+            if service.manifest.articles != articles + 1:
+                print(f"FAIL: {service.manifest.articles} articles", file=sys.stderr)
+                return 1
+            possible = possible[possible.index(found) :]
+            live = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+            load_seconds.append(time.monotonic() - opened)
+        if "done" not in stages:
+            left.update(leftovers(index_dir, live))
+
+    rebuild_started = time.monotonic()
+    settings = Settings(_env_file=None, corpus=corpus, index_dir=index_dir)  # type: ignore[call-arg]
+    service = open_service(settings, stream=io.StringIO())
+    final_seconds = time.monotonic() - rebuild_started
+    if vault_code(service) != possible[-1]:
+        print("FAIL: the next run does not serve the current corpus", file=sys.stderr)
+        return 1
+    remaining = sorted(p.name for p in index_dir.iterdir())
+    clean = len(remaining) == 3 and remaining[0] == "CURRENT" and remaining[2] == "lock"
+
+    print(f"articles per build:        {articles:,}")
+    print(f"kills survived:            {survived} (in {rounds} builds; {finished} finished before the kill)")
+    for phase in ("starting", "reading", "writing and publishing"):
+        print(f"  killed while {phase + ':':24s}{phases[phase]}")
+    print("found right after a kill (each build removes what earlier kills left):")
+    for kind, count in sorted(left.items()):
+        print(f"  {kind + ':':38s}{count}")
+    if build_seconds:
+        print(f"full build:                {sum(build_seconds) / len(build_seconds):.2f} s on average")
+    if load_seconds:
+        print(f"load + full verify:        {max(load_seconds):.2f} s at most")
+    print(f"next run (open_service):   {final_seconds:.2f} s, answers the current corpus")
+    print(f"index folder at the end:   {remaining} ({'clean' if clean else 'NOT CLEAN'})")
+    print(f"wrong loads:               0; total {time.monotonic() - started:.0f} s")
+    return 0 if clean else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--articles", type=int, default=3000, help="articles in the corpus (default 3000)")
+    parser.add_argument("--kills", type=int, default=100, help="builds to kill (default 100)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed for the kill moments")
+    parser.add_argument(
+        "--workdir", type=Path, help="where to put the corpus and index (default: a temp dir)"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="  (log) %(levelname)s: %(message)s")
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        return run(args.articles, args.kills, args.seed, args.workdir)
+    with tempfile.TemporaryDirectory(prefix="article-qa-crash-") as tmp:
+        return run(args.articles, args.kills, args.seed, Path(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
