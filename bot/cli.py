@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from index.errors import ArticleQAError, CorpusError, QuestionError
 
 from .config import Settings
+from .evaluate import add_eval_parser, run_eval
 from .render import ansi_bold, marker_bold, to_json, to_text
 from .repl import readline_history, run_repl
 from .service import build, open_service
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     discord = commands.add_parser("discord", parents=[common], help="run the Discord bot")
     discord.add_argument("--sync", action="store_true", help="sync the slash commands now")
+    add_eval_parser(commands, common)
     return parser
 
 
@@ -135,6 +137,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from .discord_app import run_discord  # discord.py loads only for this command
 
         return run_discord(settings, sync=args.sync)
+    if args.command == "eval":
+        return run_eval(args, settings)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -22,6 +22,7 @@ ABBREVIATIONS = frozenset(
 _END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*(?=\s)")
 _WORD = re.compile(r"\S+")
 _LAST_WORD = re.compile(r"(\S+)$")
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class ChunkingConfig:
 
     max_words: int = 150
     overlap_sentences: int = 1
+    # A passage ends at a paragraph break when the whole next paragraph would not fit (and carries
+    # no overlap across it): passages then follow the article's own topic units.
+    paragraphs: bool = True
 
     def __post_init__(self) -> None:
         if self.max_words < 1:
@@ -116,15 +120,22 @@ def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -
         else:
             units.append((start, end, words))
 
+    paragraph = _paragraph_numbers(text, units)
+    paragraph_words = [0] * (paragraph[-1] + 1 if paragraph else 0)
+    for number, (_, _, words) in zip(paragraph, units, strict=True):
+        paragraph_words[number] += words
+
     groups: list[list[int]] = []
     current: list[int] = []
     current_words = 0
     fresh = 0  # sentences in `current` that are not carried over from the previous passage
     for i, (_, _, words) in enumerate(units):
-        if current and fresh and current_words + words > config.max_words:
+        at_break = config.paragraphs and bool(current) and paragraph[i] != paragraph[current[-1]]
+        needed = paragraph_words[paragraph[i]] if at_break else words
+        if current and fresh and current_words + needed > config.max_words:
             groups.append(current)
             carried = current[len(current) - min(config.overlap_sentences, len(current) - 1) :]
-            carried = carried if config.overlap_sentences else []
+            carried = carried if config.overlap_sentences and not at_break else []
             # Never carry so much that the next sentence would not fit.
             while carried and sum(units[j][2] for j in carried) + words > config.max_words:
                 carried = carried[1:]
@@ -140,3 +151,15 @@ def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -
         start, end = units[group[0]][0], units[group[-1]][1]
         chunks.append(Chunk(f"{article.doc_id}#{n}", article.doc_id, n, text[start:end], start, end))
     return chunks
+
+
+def _paragraph_numbers(text: str, units: list[tuple[int, int, int]]) -> list[int]:
+    """The paragraph of every unit: a blank line between two units starts a new one."""
+    numbers: list[int] = []
+    current = previous_end = 0
+    for start, end, _ in units:
+        if numbers and _BLANK_LINE.search(text, previous_end, start):
+            current += 1
+        numbers.append(current)
+        previous_end = end
+    return numbers

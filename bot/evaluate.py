@@ -1,0 +1,219 @@
+"""The `article-qa eval` command: hit@k, MRR and sentence hits on gold questions, beside a baseline."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from index.builder import corpus_key, index_status
+from index.evaluation import (
+    Metrics,
+    PlainBM25,
+    QuestionResult,
+    read_questions,
+    run_questions,
+    summarize,
+)
+from index.loader import load_corpus
+
+from .config import Settings
+from .render import passage_json
+from .service import index_config, open_service
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_USAGE = 0, 2
+DEFAULT_K = 10
+PROGRESS_MIN_QUESTIONS = 100  # shorter runs finish too fast to need a progress bar
+
+
+def add_eval_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register `eval` and its options; `common` holds --corpus, --index-dir and the logging flags."""
+    parser = subparsers.add_parser(
+        "eval",
+        parents=[common],
+        help="measure answer quality on gold questions",
+        description="Ask every question of QUESTIONS.jsonl ({id, question, answers}) and report hit@1/3/5/k, "
+        "MRR@k, sentence hit@1, passage length, build time and latency. Without --index-dir the index "
+        "lives in a directory of its own for the corpus, so the bot's index is never replaced.",
+    )
+    parser.add_argument(
+        "questions", type=Path, metavar="QUESTIONS.jsonl", help="gold questions, one per line"
+    )
+    parser.add_argument(
+        "-k",
+        "--k",
+        dest="eval_k",
+        type=int,
+        default=DEFAULT_K,
+        metavar="K",
+        help="passages judged (default 10)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--details", action="store_true", help="add every question's passages (or ranks)")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also run plain rank-bm25 over paragraphs, side by side"
+    )
+
+
+def eval_index_dir(settings: Settings) -> Path:
+    """The corpus-specific index directory of an eval run, inside the configured index directory."""
+    name = re.sub(r"[^\w.-]+", "-", settings.corpus.resolve().name).strip("-") or "corpus"
+    digest = hashlib.sha256(corpus_key(settings.corpus).encode()).hexdigest()[:12]
+    return settings.index_dir / "eval" / f"{name}-{digest}"
+
+
+def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
+    """Run `article-qa eval`; returns the exit code."""
+    out = out if out is not None else sys.stdout
+    k: int = args.eval_k
+    if k < 1:
+        log.error("--k must be at least 1")
+        return EXIT_USAGE
+    try:
+        loaded = read_questions(args.questions)
+    except OSError as err:
+        log.error("cannot read %s (%s)", args.questions, err.strerror or err)
+        return EXIT_USAGE
+    if not loaded.questions:
+        log.error("%s holds no usable question", args.questions)
+        return EXIT_USAGE
+    if args.index_dir is None:
+        settings = settings.model_copy(update={"index_dir": eval_index_dir(settings)})
+    reused = index_status(settings.corpus, settings.index_dir, index_config(settings)).usable
+    service = open_service(settings)
+    questions = loaded.questions
+    results = run_questions(service.answer, questions, k, ProgressBar("ours", len(questions)))
+    ours = summarize(results, k, service.manifest.build_seconds)
+    baseline: Metrics | None = None
+    if args.baseline:
+        started = time.perf_counter()
+        plain = PlainBM25(load_corpus(settings.corpus).articles)
+        build_s = time.perf_counter() - started
+        plain_results = run_questions(plain.answer, questions, k, ProgressBar("baseline", len(questions)))
+        baseline = summarize(plain_results, k, build_s)
+    if args.json:
+        data = ours.to_json()
+        if baseline is not None:
+            data["baseline"] = baseline.to_json()
+        if args.details:
+            data["results"] = [result_json(result) for result in results]
+        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    if args.details:
+        out.write(details_text(results) + "\n\n")
+    header = (
+        f"{ours.questions:,} questions from {args.questions}"
+        + (f" ({len(loaded.bad_lines)} bad line(s) skipped)" if loaded.bad_lines else "")
+        + f"\ncorpus {settings.corpus}: {service.manifest.passages:,} passages from "
+        f"{service.manifest.articles:,} articles, index in {settings.index_dir}"
+        + (" (reused)" if reused else " (built)")
+    )
+    out.write(header + "\n\n" + metrics_table(ours, baseline) + "\n")
+    return EXIT_OK
+
+
+def result_json(result: QuestionResult) -> dict[str, Any]:
+    """One question's answer in the shapes of `ask --json`, with its hit rank."""
+    return {
+        "id": result.question.id,
+        "question": result.question.question,
+        "answers": list(result.question.answers),
+        "rank": result.rank,
+        "sentence_hit": result.sentence_hit,
+        "short_answer": result.answer.short_answer,
+        "passages": [passage_json(passage) for passage in result.answer.passages],
+    }
+
+
+def details_text(results: list[QuestionResult]) -> str:
+    """One line per question: id, rank of the first hit ("-" for none), sentence hit, question."""
+    lines = [f"{'id':<28} {'rank':>4}  sent  question"]
+    for r in results:
+        rank = str(r.rank) if r.rank is not None else "-"
+        lines.append(
+            f"{r.question.id:<28} {rank:>4}  {'yes' if r.sentence_hit else 'no':<4}  {r.question.question}"
+        )
+    return "\n".join(lines)
+
+
+_ROWS: tuple[tuple[str, str, str], ...] = (
+    # (label, key in Metrics.to_json, format)
+    ("questions", "questions", "d"),
+    ("hit@1", "hit@1", ".4f"),
+    ("hit@3", "hit@3", ".4f"),
+    ("hit@5", "hit@5", ".4f"),
+    ("hit@{k}", "hit@{k}", ".4f"),
+    ("MRR@{k}", "mrr@{k}", ".4f"),
+    ("sentence hit@1", "sentence_hit@1", ".4f"),
+    ("mean passage words", "mean_passage_words", ".1f"),
+    ("index build s", "build_s", ".2f"),
+    ("latency p50 ms", "p50", ".2f"),
+    ("latency p95 ms", "p95", ".2f"),
+)
+
+
+def metrics_table(ours: Metrics, baseline: Metrics | None = None) -> str:
+    """The figures as an aligned table: ours, and the baseline with the difference when given."""
+    columns = [_flat(ours.to_json())] + ([_flat(baseline.to_json())] if baseline else [])
+    head = f"{'':<20}{'ours':>10}" + (f"{'baseline':>10}{'diff':>10}" if baseline else "")
+    lines = [head]
+    shown: set[str] = set()
+    for label, key, fmt in _ROWS:
+        key = key.format(k=ours.k)
+        if key not in columns[0] or key in shown:
+            continue  # hit@5 when k < 5; hit@k when k is 1, 3 or 5
+        shown.add(key)
+        values = [column[key] for column in columns]
+        line = f"{label.format(k=ours.k):<20}" + "".join(f"{value:>10{fmt}}" for value in values)
+        if baseline and key != "questions":
+            line += f"{values[0] - values[1]:>+10{fmt}}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _flat(data: dict[str, Any]) -> dict[str, float]:
+    flat = {key: value for key, value in data.items() if isinstance(value, int | float)}
+    flat.update(data.get("latency_ms", {}))
+    return flat
+
+
+class ProgressBar:
+    """Progress of a long run on stderr: a live bar on a terminal, a line every few seconds otherwise."""
+
+    def __init__(
+        self, label: str, total: int, stream: TextIO | None = None, interval: float = 5.0, width: int = 30
+    ) -> None:
+        self._label = label
+        self._stream = stream if stream is not None else sys.stderr
+        self._enabled = total >= PROGRESS_MIN_QUESTIONS
+        self._live = self._stream.isatty()
+        self._interval = interval if not self._live else 0.1
+        self._width = width
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        finished = done >= total
+        if not finished and now - self._last < self._interval:
+            return
+        self._last = now
+        filled = self._width * done // max(total, 1)
+        bar = "#" * filled + "." * (self._width - filled)
+        line = f"{self._label}: [{bar}] {done:,}/{total:,}"
+        if self._live:
+            self._stream.write(f"\r\033[K{line}" + ("\n" if finished else ""))
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()

@@ -1,0 +1,183 @@
+"""Second-stage ranking: question types, answer spans, features, sentence choice and short answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from index import rerank
+from index.analyzer import Analyzer
+from index.answer import AnswerConfig, QAService
+from index.builder import build_index
+from index.models import Chunk
+
+ANALYZER = Analyzer()
+UNIFORM = {"kerry": 1.0, "lavrov": 1.0, "talk": 1.0, "pari": 1.0}
+
+
+def query(question: str, idf: dict[str, float] | None = None) -> rerank.Query:
+    weights = idf or {}
+    return rerank.Query.build(question, ANALYZER, lambda term: weights.get(term, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("how long did the talks last", "duration"),
+        ("For how many years did he rule?", "duration"),
+        ("How many raised beds does the garden have?", "number"),
+        ("How much did the city spend on soil?", "money"),
+        ("What percentage of voters agreed?", "percent"),
+        ("When did the bridge close?", "date"),
+        ("On what day did the talks take place?", "date"),
+        ("In what year was Kanye born?", "date"),
+        ("Who is the Russian foreign minister?", "name"),
+        ("Where were the talks held?", "name"),
+        ("Which peninsula did Russia annex?", None),
+        ("What reason did Russia give?", None),
+    ],
+)
+def test_question_type(question: str, kind: str | None) -> None:
+    assert rerank.question_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "found"),
+    [
+        ("duration", "They talked for four hours in Paris.", ["four hours"]),
+        ("duration", "a 48-hour truce", ["48-hour"]),
+        ("duration", "It lasted 48 hours, then three more days.", ["48 hours", "three more days"]),
+        ("number", "There were 30,000 to 100,000 troops.", ["30,000", "100,000"]),
+        ("percent", "Turnout was 62.5% or 62.5 percent.", ["62.5%", "62.5 percent"]),
+        ("money", "The city spent $30,000 and 2 million euros.", ["$30,000", "2 million euros"]),
+        ("date", "On Sunday, March 30, 2014 they met; in 1977 too.", ["Sunday", "March 30, 2014", "1977"]),
+        ("date", "in the 21st century, since February 22", ["21st century", "February 22"]),
+        ("name", "The talks ended. Secretary John Kerry left.", ["Secretary John Kerry"]),
+    ],
+)
+def test_answer_spans(kind: str, text: str, found: list[str]) -> None:
+    spans = rerank.answer_spans(kind, text, frozenset())
+    assert [text[s:e] for s, e in spans] == found
+
+
+def test_answer_spans_skip_words_of_the_question() -> None:
+    text = "Kerry met Lavrov in Paris."
+    spans = rerank.answer_spans("name", text, frozenset({"kerry", "paris"}))
+    assert [text[s:e] for s, e in spans] == ["Lavrov"]
+
+
+def test_frame_words_leave_the_subject() -> None:
+    assert rerank.frame_words("How long did the talks last?") == {"long", "last"}
+    assert rerank.frame_words("On what day did the talks take place?") == {"day", "take", "place"}
+    terms = ANALYZER.query_terms("how long did the talks last")
+    assert rerank.content_terms(ANALYZER, "how long did the talks last", terms) == ["talk"]
+    # A question made only of frame words keeps them rather than becoming empty.
+    assert rerank.content_terms(ANALYZER, "how long", ["long"]) == ["long"]
+
+
+def test_query_weights_content_terms_and_pairs() -> None:
+    q = query("How long did Kerry and Lavrov talk in Paris?")
+    assert set(q.idf) == {"kerri", "lavrov", "talk", "pari"}
+    assert ("lavrov", "talk") in q.pairs and ("talk", "pari") in q.pairs
+    assert q.answer_type == "duration"
+    assert q.total == pytest.approx(4.0)
+
+
+def test_analyze_passage_assigns_terms_to_sentences() -> None:
+    analysis = rerank.analyze_passage(ANALYZER, "Kerry met Lavrov. They talked in Paris.")
+    assert analysis.terms == ("kerri", "met", "lavrov", "talk", "pari")
+    assert analysis.sentence_of == (0, 0, 0, 1, 1)
+    assert len(analysis.sentences) == 2
+
+
+def test_features_measure_coverage_sentence_proximity_and_pairs() -> None:
+    q = query("Kerry Lavrov talk Paris")
+    text = "Kerry arrived. Lavrov talk Paris today. Nothing else happened here at all today."
+    found = rerank.features(q, rerank.analyze_passage(ANALYZER, text), window=3)
+    assert found.coverage == pytest.approx(1.0)
+    assert found.sentence == pytest.approx(0.75)
+    assert found.best_sentence == 1
+    assert found.proximity == pytest.approx(0.75)  # "lavrov talk pari" within 3 terms
+    assert found.bigram == pytest.approx(2 / 3)  # lavrov-talk and talk-pari adjoin, kerri-lavrov not
+    assert found.sentence_mass[0] == pytest.approx(0.25)
+
+
+def test_bigram_share_counts_only_adjacent_pairs() -> None:
+    q = query("Lavrov talk Paris")
+    apart = rerank.features(q, rerank.analyze_passage(ANALYZER, "Lavrov met. Talk of Paris."), window=8)
+    together = rerank.features(q, rerank.analyze_passage(ANALYZER, "Lavrov talk in Paris."), window=8)
+    assert apart.bigram == pytest.approx(0.5)  # "talk of paris": "of" is a stopword, so talk-pari adjoin
+    assert together.bigram == pytest.approx(1.0)
+
+
+def test_best_sentence_prefers_a_span_of_the_expected_type_on_near_ties() -> None:
+    q = query("How long did the talks last?")
+    text = "This is the first time they agreed to talk. The talks ran for four hours."
+    analysis = rerank.analyze_passage(ANALYZER, text)
+    found = rerank.features(q, analysis, window=8)
+    plain = rerank.best_sentence(
+        q, analysis, text, found, replace(rerank.RerankConfig(), sentence_type_bonus=0)
+    )
+    typed = rerank.best_sentence(q, analysis, text, found, rerank.RerankConfig())
+    assert plain is not None and text[slice(*plain)].startswith("This is")
+    assert typed is not None and text[slice(*typed)] == "The talks ran for four hours."
+    assert rerank.short_answer(q, text, typed) == "four hours"
+
+
+def test_short_answer_needs_a_precise_type_and_one_span() -> None:
+    text = "They met on Sunday and again on Monday."
+    assert rerank.short_answer(query("When did they meet?"), text, (0, len(text))) is None  # two dates
+    assert rerank.short_answer(query("Who met?"), text, (0, len(text))) is None  # names are not pinned
+    assert rerank.short_answer(query("When did they meet?"), text, None) is None
+    one = "They met on Sunday."
+    assert rerank.short_answer(query("When did they meet?"), one, (0, len(one))) == "Sunday"
+
+
+@dataclass
+class FakeCandidate:
+    score: float
+    found: rerank.Features | None
+    chunk: Chunk
+    highlight: tuple[int, int] | None
+
+
+def test_rescore_lets_sentence_evidence_beat_a_slightly_higher_bm25() -> None:
+    q = query("Kerry Lavrov talk")
+    loose_text = "Kerry spoke. Later, a long day. Lavrov spoke. Many talk shows aired."
+    tight_text = "Kerry and Lavrov talk for hours in a long meeting in the city."
+    candidates = []
+    for n, (score, text) in enumerate([(1.0, loose_text), (0.9, tight_text)], 1):
+        analysis = rerank.analyze_passage(ANALYZER, text)
+        found = rerank.features(q, analysis, window=8)
+        candidates.append(FakeCandidate(score, found, Chunk(f"a#{n}", "a", n, text, 0, len(text)), None))
+    loose, tight = rerank.rescore(q, candidates, rerank.RerankConfig())
+    assert tight > loose
+    bm25_only = replace(
+        rerank.RerankConfig(), coverage=0, sentence=0, proximity=0, bigram=0, answer_type=0, lead=0
+    )
+    assert rerank.rescore(q, candidates, bm25_only) == [pytest.approx(1.0), pytest.approx(0.9)]
+
+
+def test_rescore_gives_the_lead_passage_its_prior() -> None:
+    q = query("talks")
+    chunks = [Chunk("a#0", "a", 0, "talks", 0, 5), Chunk("a#3", "a", 3, "talks", 90, 95)]
+    scores = rerank.rescore(q, [FakeCandidate(1.0, None, c, None) for c in chunks], rerank.RerankConfig())
+    assert scores[0] - scores[1] == pytest.approx(rerank.RerankConfig().lead)
+
+
+def test_service_shows_a_short_answer_and_highlights_the_typed_sentence(write_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    corpus = write_files(
+        {
+            "talks.txt": "Title: Envoys meet\n\nThe envoys agreed to talk again. The talks in Paris lasted "
+            "four hours on Sunday.\n",
+            "other.txt": "Title: Garden\n\nThe garden opened with 48 beds. Volunteers talk about soil.\n",
+        }
+    )
+    build_index(corpus, tmp_path / "idx")
+    service = QAService.open(tmp_path / "idx", AnswerConfig(top_k=2))
+    answer = service.answer("how long did the talks last")
+    assert answer.short_answer == "four hours"
+    assert answer.highlighted_sentence == "The talks in Paris lasted four hours on Sunday."
+    assert service.answer("garden beds").short_answer is None
