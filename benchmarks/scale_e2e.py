@@ -1,0 +1,109 @@
+"""End-to-end step of the scale benchmark: article-qa's own build_index and QAService.answer at scale.
+
+The synthetic passages become articles (six passages each, one paragraph per passage, sentences of
+about 15 words) in one JSONL file, so the product's loader, chunker and analyzer do all of their
+usual work. Until the searcher calls InvertedIndex itself, the product's engine class is swapped for
+it in this process only (reported as "engine: inverted (patched in)").
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.scale_corpus import TokenCorpus
+from index import answer as answer_module
+from index import builder as builder_module
+from index.inverted import InvertedIndex
+
+PASSAGES_PER_ARTICLE = 6
+WORDS_PER_SENTENCE = 15
+
+
+def use_inverted_index() -> str:
+    """Make the product build and load InvertedIndex, if it does not already."""
+    patched = False
+    for module in (builder_module, answer_module):
+        if getattr(module, "RankBM25Engine", None) is not None:
+            module.RankBM25Engine = InvertedIndex  # type: ignore[attr-defined]
+            patched = True
+    return "inverted (patched in)" if patched else "the product's own"
+
+
+def write_articles(corpus: TokenCorpus, n: int, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "articles.jsonl").open("w", encoding="utf-8") as out:
+        for start in range(0, n, PASSAGES_PER_ARTICLE):
+            paragraphs = []
+            for words in corpus.iter_passages(start, min(start + PASSAGES_PER_ARTICLE, n)):
+                sentences = [
+                    " ".join(words[i : i + WORDS_PER_SENTENCE]).capitalize() + "."
+                    for i in range(0, len(words), WORDS_PER_SENTENCE)
+                ]
+                paragraphs.append(" ".join(sentences))
+            title = paragraphs[0].split(".")[0][:60].title()
+            record = {
+                "id": f"a{start // PASSAGES_PER_ARTICLE:07d}",
+                "title": title,
+                "text": "\n\n".join(paragraphs),
+                "url": f"https://news.example/{start // PASSAGES_PER_ARTICLE}",
+                "date": "2024-05-01",
+            }
+            out.write(json.dumps(record) + "\n")
+
+
+def child_e2e_build(work: Path, n: int) -> dict[str, Any]:
+    engine = use_inverted_index()
+    corpus = TokenCorpus.load(work / "corpus")
+    started = time.perf_counter()
+    write_articles(corpus, n, work / "e2e-corpus")
+    written_s = time.perf_counter() - started
+    step = {"last": 0.0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if time.perf_counter() - step["last"] > 15 or done == total:
+            step["last"] = time.perf_counter()
+            print(f"  product build: {stage} {done:,}/{total:,}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    manifest = builder_module.build_index(work / "e2e-corpus", work / "e2e-index", progress=progress)
+    return {
+        "engine": engine,
+        "write_s": written_s,
+        "build_s": time.perf_counter() - started,
+        "passages": manifest.passages,
+        "articles": manifest.articles,
+    }
+
+
+def child_e2e_serve(work: Path, questions: list[list[str]]) -> dict[str, Any]:
+    engine = use_inverted_index()
+    started = time.perf_counter()
+    service = answer_module.QAService.open(work / "e2e-index")
+    open_s = time.perf_counter() - started
+    asked = [f"What about {' '.join(words)}?" for words in questions]
+    for question in asked[:5]:
+        service.answer(question)
+    latencies = []
+    found = 0
+    for question in asked:
+        started = time.perf_counter()
+        result = service.answer(question)
+        latencies.append(time.perf_counter() - started)
+        found += result.found
+    ms = np.asarray(latencies) * 1000
+    return {
+        "engine": engine,
+        "open_s": open_s,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "mean": statistics.fmean(ms.tolist()),
+        "questions": len(asked),
+        "found": found,
+    }
