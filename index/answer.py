@@ -13,9 +13,9 @@ from typing import Protocol
 
 from . import rerank
 from .analyzer import Analyzer, normalize_answer
-from .bm25 import RankBM25Engine
 from .builder import IndexConfig
 from .errors import IndexFormatError, QuestionError
+from .inverted import InvertedIndex
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .records import Records
 from .rerank import RerankConfig
@@ -111,7 +111,7 @@ class QAService:
         manifest = store.read_manifest(generation)
         store.verify(generation, manifest, full=verify)
         try:
-            engine = RankBM25Engine.load(generation)
+            engine = InvertedIndex.load(generation)
             records = Records(generation)
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IndexFormatError(f"index in {index_dir} cannot be loaded ({err}); {REBUILD_HINT}") from None

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -53,37 +51,3 @@ class LuceneBM25(BM25Okapi):  # type: ignore[misc]
             matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
         order = sorted(matching.tolist(), key=lambda i: (-scores[i], i))
         return [(i, float(scores[i])) for i in order]
-
-
-class RankBM25Engine:
-    """Serves queries with rank-bm25 over the stored passage terms."""
-
-    FILE = "terms.json"
-
-    def __init__(self, docs: list[list[str]], params: BM25Params = BM25Params()) -> None:
-        self._bm25 = LuceneBM25(docs, params)
-        self._docs = docs
-
-    @classmethod
-    def build(cls, docs: Iterable[Sequence[str]], params: BM25Params = BM25Params()) -> RankBM25Engine:
-        return cls([list(doc) for doc in docs], params)
-
-    @property
-    def n_docs(self) -> int:
-        return len(self._docs)
-
-    def doc_freq(self, term: str) -> int:
-        return int(self._bm25.doc_freqs_total.get(term, 0))
-
-    def top_k(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        return self._bm25.top_k(terms, k)
-
-    def save(self, directory: Path) -> None:
-        (directory / self.FILE).write_text(
-            json.dumps({"k1": self._bm25.k1, "b": self._bm25.b, "docs": self._docs}), encoding="utf-8"
-        )
-
-    @classmethod
-    def load(cls, directory: Path) -> RankBM25Engine:
-        data = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
-        return cls(data["docs"], BM25Params(data["k1"], data["b"]))

@@ -13,9 +13,10 @@ from typing import Any, Literal
 import Stemmer
 
 from .analyzer import ANALYZER_VERSION, Analyzer, AnalyzerConfig
-from .bm25 import BM25Params, RankBM25Engine
+from .bm25 import BM25Params
 from .chunker import ChunkingConfig, chunk_article
 from .errors import ArticleQAError, EmptyCorpusError, IndexFormatError, IndexMissingError
+from .inverted import InvertedIndex
 from .loader import Corpus, corpus_fingerprint, load_corpus
 from .models import Chunk
 from .records import write_records
@@ -156,7 +157,7 @@ def _build_and_publish(
             yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
 
     def fill(folder: Path) -> Manifest:
-        engine = RankBM25Engine.build(terms(), config.bm25)
+        engine = InvertedIndex.build(terms(), config.bm25)
         engine.save(folder)
         write_records(folder, loaded.articles, chunks)
         return Manifest(

@@ -65,6 +65,15 @@ UInts = npt.NDArray[np.unsignedinteger[Any]]
 Vocab = tuple[npt.NDArray[np.bytes_], npt.NDArray[np.uint8], Int64s]  # prefixes, blob, offsets
 
 _META = "inverted.json"
+# numpy dtype kinds of the arrays that are not signed integers ("i"); checked on load.
+_KINDS = {
+    "impacts": "f",
+    "block_max": "f",
+    "term_max": "f",
+    "tfs": "u",
+    "vocab_blob": "u",
+    "vocab_prefix": "S",
+}
 _ARRAYS = (
     "doc_ids",
     "impacts",
@@ -401,6 +410,12 @@ class InvertedIndex:
             "vocab_prefix": n_terms,
             "vocab_offsets": n_terms + 1,
         }
+        if any(
+            array.ndim != 1 or array.dtype.kind != _KINDS.get(name, "i") for name, array in arrays.items()
+        ):
+            raise IndexFormatError(
+                f"the inverted index in {directory} has arrays of the wrong type; rebuild it"
+            )
         if any(len(arrays[name]) != size for name, size in expected.items()):
             raise IndexFormatError(f"the inverted index in {directory} is incomplete; rebuild it")
         return cls(arrays, n_docs, meta["total_len"], BM25Params(meta["k1"], meta["b"]), meta["block"])

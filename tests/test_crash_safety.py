@@ -421,6 +421,8 @@ def test_a_file_swapped_in_from_another_index_is_detected(
         if name == MANIFEST:
             continue
         index_dir, generation = damaged()
+        if (other / name).read_bytes() == (generation / name).read_bytes():
+            continue  # the same bytes in both indexes (passage lengths, say): nothing to detect
         shutil.copyfile(other / name, generation / name)
         assert_detected_and_rebuilt(built[0], index_dir, caplog, f"foreign {name}")
 
