@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -91,6 +92,7 @@ def _word(rank: int) -> str:
     return "".join(out)
 
 
+@functools.cache
 def _zipf_cdf() -> npt.NDArray[np.float64]:
     rank = np.arange(1, MAX_RANK + 1, dtype=np.float64)
     weight = (rank + ZIPF_OFFSET) ** -ZIPF_HEAD_EXPONENT

@@ -78,7 +78,7 @@ def assert_ranks_like_reference(
     assert_same_ranking(got, *reference(ref, terms, k))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     docs=corpora,
     query_list=st.lists(queries, min_size=1, max_size=6),
@@ -117,9 +117,9 @@ def test_extend_equals_full_build(
 
 @pytest.fixture(scope="module")
 def news() -> tuple[list[list[str]], list[list[str]], LuceneBM25]:
-    corpus = synthetic(3_000, seed=7)
+    corpus = synthetic(2_000, seed=7)
     docs = list(corpus.iter_passages())
-    return docs, questions(corpus, 40, seed=8), LuceneBM25(docs)
+    return docs, questions(corpus, 30, seed=8), LuceneBM25(docs)
 
 
 def test_news_like_corpus_ranks_like_reference(
