@@ -8,8 +8,16 @@ from index.analyzer import Analyzer, AnalyzerConfig, fold, normalize_answer
 def test_normalization_stemming_stopwords_and_numbers() -> None:
     analyzer = Analyzer()
     assert analyzer.tokens("The talks lasted FOUR hours") == ["talk", "last", "four", "hour"]
-    assert analyzer.tokens("between 30,000-100,000 troops and 48 hours") == ["30000", "100000", "troop", "48", "hour"]
-    assert analyzer.tokens("America\u2019s \u201cU.S.\u201d ambassador") == analyzer.tokens("America's \"U.S.\" ambassador")
+    assert analyzer.tokens("between 30,000-100,000 troops and 48 hours") == [
+        "30000",
+        "100000",
+        "troop",
+        "48",
+        "hour",
+    ]
+    assert analyzer.tokens("America\u2019s \u201cU.S.\u201d ambassador") == analyzer.tokens(
+        'America\'s "U.S." ambassador'
+    )
     assert analyzer.tokens("U.S. and US") == ["us", "us"]
     assert analyzer.tokens("\ufb01nal \uff21\uff22\uff23 caf\u00e9") == ["final", "abc", "caf\u00e9"]
 
@@ -38,5 +46,5 @@ def test_config_switches() -> None:
 
 
 def test_fold_and_answer_normalization() -> None:
-    assert fold("\u201cit\u2019s\u201d \u2014 ok") == "\"it's\" - ok"
+    assert fold("\u201cit\u2019s\u201d \u2014 ok") == '"it\'s" - ok'
     assert normalize_answer("  30,000\u2013100,000 Troops!") == "30 000 100 000 troops"

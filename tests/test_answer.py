@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import WriteFiles
 from rank_bm25 import BM25Okapi
 
-from conftest import WriteFiles
 from index.answer import AnswerConfig, QAService
 from index.bm25 import LuceneBM25
 from index.builder import IndexConfig, build_index
@@ -80,7 +80,9 @@ WIRE = (
 )
 
 
-def test_copies_of_one_story_are_shown_once_with_every_source(write_files: WriteFiles, tmp_path: Path) -> None:
+def test_copies_of_one_story_are_shown_once_with_every_source(
+    write_files: WriteFiles, tmp_path: Path
+) -> None:
     qa = service_for(
         write_files,
         tmp_path,
@@ -96,7 +98,9 @@ def test_copies_of_one_story_are_shown_once_with_every_source(write_files: Write
     assert sum("12 million euros" in p.text for p in answer.passages) == 1
 
 
-def test_overlapping_chunks_of_one_article_are_not_shown_twice(write_files: WriteFiles, tmp_path: Path) -> None:
+def test_overlapping_chunks_of_one_article_are_not_shown_twice(
+    write_files: WriteFiles, tmp_path: Path
+) -> None:
     body = " ".join(f"Sentence {i} mentions the lighthouse keeper and the storm." for i in range(12))
     qa = service_for(write_files, tmp_path, {"light.txt": f"Lighthouse\n\n{body}"}, max_words=30)
     answer = qa.answer("lighthouse keeper storm", k=5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from index.chunker import ChunkingConfig, chunk_article, sentence_spans
@@ -28,7 +30,12 @@ def test_abbreviations_and_initials_do_not_end_sentences() -> None:
 def test_line_breaks_end_sentences_and_offsets_point_into_text() -> None:
     text = "Headline without a period\n\n  First sentence here. Second one?\nLast"
     spans = sentence_spans(text)
-    assert [text[s:e] for s, e in spans] == ["Headline without a period", "First sentence here.", "Second one?", "Last"]
+    assert [text[s:e] for s, e in spans] == [
+        "Headline without a period",
+        "First sentence here.",
+        "Second one?",
+        "Last",
+    ]
 
 
 def article(text: str) -> Article:
@@ -49,11 +56,11 @@ def test_passages_respect_the_word_limit_and_keep_offsets() -> None:
 def test_overlap_is_whole_sentences() -> None:
     text = " ".join(f"Sentence number {i} has exactly seven words." for i in range(20))
     chunks = chunk_article(article(text), ChunkingConfig(max_words=21, overlap_sentences=1))
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in pairwise(chunks):
         last_sentence = sentences(first.text)[-1]
         assert sentences(second.text)[0] == last_sentence
     no_overlap = chunk_article(article(text), ChunkingConfig(max_words=21, overlap_sentences=0))
-    assert all(a.end < b.start for a, b in zip(no_overlap, no_overlap[1:], strict=False))
+    assert all(a.end < b.start for a, b in pairwise(no_overlap))
     assert sum(len(c.text.split()) for c in no_overlap) == len(text.split())
 
 
@@ -66,7 +73,9 @@ def test_an_overlong_sentence_is_cut_at_word_boundaries() -> None:
 
 
 def test_every_word_lands_in_some_passage() -> None:
-    text = "\n\n".join(f"Paragraph {p}. " + " ".join(f"Line {p}-{i} is here." for i in range(9)) for p in range(6))
+    text = "\n\n".join(
+        f"Paragraph {p}. " + " ".join(f"Line {p}-{i} is here." for i in range(9)) for p in range(6)
+    )
     chunks = chunk_article(article(text), ChunkingConfig(max_words=30, overlap_sentences=2))
     covered = set()
     for chunk in chunks:

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from bot.cli import main
-from conftest import REPO
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -23,7 +23,9 @@ def test_ask_builds_on_first_use_and_prints_passages_with_sources(
     corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index = str(tmp_path / "idx")
-    code, out, _ = run(capsys, "ask", "how long did Kerry and Lavrov talk", "--corpus", str(corpus_dir), "--index-dir", index)
+    code, out, _ = run(
+        capsys, "ask", "how long did Kerry and Lavrov talk", "--corpus", str(corpus_dir), "--index-dir", index
+    )
     assert code == 0
     assert "**" in out and "four hours" in out
     assert "Kerry and Lavrov End Paris Talks Without a Deal · Example Wire · 2014-03-30" in out
@@ -32,7 +34,16 @@ def test_ask_builds_on_first_use_and_prints_passages_with_sources(
 
 def test_ask_json_schema(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "ask", "bridge repairs", "--json", "-k", "2", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i")
+        capsys,
+        "ask",
+        "bridge repairs",
+        "--json",
+        "-k",
+        "2",
+        "--corpus",
+        str(corpus_dir),
+        "--index-dir",
+        str(tmp_path / "i"),
     )
     assert code == 0
     data = json.loads(out)
@@ -56,18 +67,27 @@ def test_ask_json_schema(corpus_dir: Path, tmp_path: Path, capsys: pytest.Captur
 
 
 def test_no_answer_exits_zero(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "ask", "the", "--json", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i"))
+    code, out, _ = run(
+        capsys, "ask", "the", "--json", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i")
+    )
     assert code == 0 and json.loads(out)["passages"] == []
-    code, out, _ = run(capsys, "ask", "zeppelin", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i"))
+    code, out, _ = run(
+        capsys, "ask", "zeppelin", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i")
+    )
     assert code == 0 and out.startswith("No answer found")
 
 
 def test_errors_are_one_line_with_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "ask", "x", "--corpus", str(tmp_path / "missing"), "--index-dir", str(tmp_path / "i"))
-    assert code == 2 and err.strip().splitlines() == [f"ERROR: corpus not found: {tmp_path / 'missing'} "
-                                                        "(pass --corpus PATH or set ARTICLE_QA_CORPUS)"]
+    code, _, err = run(
+        capsys, "ask", "x", "--corpus", str(tmp_path / "missing"), "--index-dir", str(tmp_path / "i")
+    )
+    assert code == 2 and err.strip().splitlines() == [
+        f"ERROR: corpus not found: {tmp_path / 'missing'} (pass --corpus PATH or set ARTICLE_QA_CORPUS)"
+    ]
     (tmp_path / "empty").mkdir()
-    code, _, err = run(capsys, "index", "--corpus", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i"))
+    code, _, err = run(
+        capsys, "index", "--corpus", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i")
+    )
     assert code == 2 and "no .txt/.md/.html/.json/.jsonl file" in err and "Traceback" not in err
     with pytest.raises(SystemExit) as usage:
         main(["ask"])
@@ -85,12 +105,18 @@ def test_invalid_setting_is_a_usage_error(
 def test_question_too_long_is_a_usage_error(
     corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "ask", "bridge " * 200, "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i"))
+    code, _, err = run(
+        capsys, "ask", "bridge " * 200, "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i")
+    )
     assert code == 2 and "characters long" in err
 
 
-def test_index_command_reports_counts(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "index", "--verify", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i"))
+def test_index_command_reports_counts(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "index", "--verify", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i")
+    )
     assert code == 0 and out.startswith("Indexed ") and "from 4 articles" in out
 
 

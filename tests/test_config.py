@@ -17,7 +17,10 @@ def test_defaults() -> None:
 
 def test_env_file_and_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = tmp_path / ".env"
-    env.write_text("ARTICLE_QA_TOP_K=5\nARTICLE_QA_CORPUS=news\nSOMETHING_ELSE=1\nARTICLE_QA_UNKNOWN=2\n", encoding="utf-8")
+    env.write_text(
+        "ARTICLE_QA_TOP_K=5\nARTICLE_QA_CORPUS=news\nSOMETHING_ELSE=1\nARTICLE_QA_UNKNOWN=2\n",
+        encoding="utf-8",
+    )
     settings = Settings(_env_file=env)  # type: ignore[call-arg]
     assert settings.top_k == 5 and settings.corpus == Path("news")
     monkeypatch.setenv("ARTICLE_QA_TOP_K", "7")

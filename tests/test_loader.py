@@ -8,11 +8,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import SHIPPED_CORPUS, WriteFiles
 
 from index.errors import CorpusError, EmptyCorpusError
 from index.loader import BOILERPLATE_LINES, is_boilerplate, load_corpus, parse_date
-
-from conftest import SHIPPED_CORPUS, WriteFiles
 
 
 def test_text_file_headers_title_and_boilerplate(corpus_dir: Path) -> None:
@@ -23,7 +22,12 @@ def test_text_file_headers_title_and_boilerplate(corpus_dir: Path) -> None:
     assert article.date == dt.date(2014, 3, 30)
     assert article.path == "talks.txt"
     assert article.text.startswith("U.S. Secretary of State John Kerry")
-    for furniture in ("Skip to main content", "Share This article", "COMMENTS", "having issues with commenting"):
+    for furniture in (
+        "Skip to main content",
+        "Share This article",
+        "COMMENTS",
+        "having issues with commenting",
+    ):
         assert furniture not in article.text
     assert "Kerry and Lavrov End Paris Talks" not in article.text  # the repeated title line
 
@@ -65,7 +69,11 @@ def test_json_list_and_body_key(write_files: WriteFiles) -> None:
 def test_jsonl_file_as_corpus_in_the_eval_format(tmp_path: Path) -> None:
     path = tmp_path / "articles.jsonl"
     lines = [
-        {"id": "kanye-west", "title": "Kanye West", "text": "Kanye Omari West was born in 1977.\n\nRaised in Chicago."},
+        {
+            "id": "kanye-west",
+            "title": "Kanye West",
+            "text": "Kanye Omari West was born in 1977.\n\nRaised in Chicago.",
+        },
         {"id": "zinc", "title": "Zinc", "text": "Zinc is a chemical element."},
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
@@ -106,14 +114,17 @@ def test_windows_1252_and_utf16_are_decoded(write_files: WriteFiles) -> None:
         }
     )
     texts = {a.doc_id: a.text for a in load_corpus(corpus).articles}
-    assert texts == {"cp1252.txt": "The caf\u00e9 \u2019reopened\u2019 today.", "utf16.txt": "The harbour reopened."}
+    assert texts == {
+        "cp1252.txt": "The caf\u00e9 \u2019reopened\u2019 today.",
+        "utf16.txt": "The harbour reopened.",
+    }
 
 
 def test_empty_and_missing_corpus_are_clear_errors(write_files: WriteFiles, tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="corpus not found"):
         load_corpus(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(EmptyCorpusError, match="no .txt/.md/.html/.json/.jsonl file"):
+    with pytest.raises(EmptyCorpusError, match=r"no \.txt/\.md/\.html/\.json/\.jsonl file"):
         load_corpus(tmp_path / "empty")
     with pytest.raises(EmptyCorpusError, match="none with a usable article"):
         load_corpus(write_files({"empty.txt": "   \n"}))
@@ -121,7 +132,9 @@ def test_empty_and_missing_corpus_are_clear_errors(write_files: WriteFiles, tmp_
 
 def test_lines_repeated_across_many_articles_are_dropped(write_files: WriteFiles) -> None:
     footer = "Follow the Daily Planet for more local news"
-    files = {f"a{i}.txt": f"Story {i}\n\nBody sentence number {i} about the town.\n\n{footer}" for i in range(5)}
+    files = {
+        f"a{i}.txt": f"Story {i}\n\nBody sentence number {i} about the town.\n\n{footer}" for i in range(5)
+    }
     articles = load_corpus(write_files(files)).articles
     assert all(footer not in a.text for a in articles)
     assert all("Body sentence number" in a.text for a in articles)

@@ -23,5 +23,7 @@ def test_engine_does_not_import_discord_pydantic_or_asyncio() -> None:
         "bad = [m for m in ('discord', 'pydantic_settings', 'pydantic', 'bot', 'asyncio') if m in sys.modules]\n"
         "print(','.join(bad))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
     assert result.stdout.strip() == ""

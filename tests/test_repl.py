@@ -8,8 +8,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.repl import run_repl
 from conftest import REPO
+
+from bot.repl import run_repl
 from index.answer import QAService
 
 
@@ -27,7 +28,11 @@ def feeder(lines: list[str]) -> Callable[[str], str]:
 
 def test_transcript_with_commands(qa: QAService) -> None:
     out = io.StringIO()
-    code = run_repl(qa, input_fn=feeder([":help", "bridge repairs", ":k 1", "library hours", ":bogus", ":quit", "x"]), out=out)
+    code = run_repl(
+        qa,
+        input_fn=feeder([":help", "bridge repairs", ":k 1", "library hours", ":bogus", ":quit", "x"]),
+        out=out,
+    )
     text = out.getvalue()
     assert code == 0
     assert text.startswith("article-qa: 4 articles")
@@ -52,14 +57,25 @@ def test_errors_are_shown_and_the_loop_goes_on(index_dir: Path) -> None:
 
     qa = QAService.open(index_dir, AnswerConfig(max_question_chars=20))
     out = io.StringIO()
-    run_repl(qa, input_fn=feeder(["a very long question about the bridge", "bridge"]), out=out, interactive=False)
+    run_repl(
+        qa, input_fn=feeder(["a very long question about the bridge", "bridge"]), out=out, interactive=False
+    )
     assert "keep it under 20" in out.getvalue()
     assert "Old bridge closes" in out.getvalue()
 
 
 def test_piped_questions_are_all_answered(corpus_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "repl", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i")],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "repl",
+            "--corpus",
+            str(corpus_dir),
+            "--index-dir",
+            str(tmp_path / "i"),
+        ],
         input="bridge repairs\nlibrary saturday hours\n",
         capture_output=True,
         text=True,
