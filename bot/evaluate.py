@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from index.builder import corpus_key, index_status
+from index.errors import ArticleQAError
 from index.evaluation import (
     Metrics,
     PlainBM25,
@@ -22,6 +23,7 @@ from index.evaluation import (
     summarize,
 )
 from index.loader import load_corpus
+from index.store import IndexStore
 
 from .config import Settings
 from .render import passage_json
@@ -89,8 +91,13 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
         return EXIT_USAGE
     if args.index_dir is None:
         settings = settings.model_copy(update={"index_dir": eval_index_dir(settings)})
-    reused = index_status(settings.corpus, settings.index_dir, index_config(settings)).usable
+    before = (
+        _generation(settings)
+        if index_status(settings.corpus, settings.index_dir, index_config(settings)).usable
+        else None
+    )
     service = open_service(settings)
+    reused = before is not None and before == _generation(settings)
     questions = loaded.questions
     results = run_questions(service.answer, questions, k, ProgressBar("ours", len(questions)))
     ours = summarize(results, k, service.manifest.build_seconds)
@@ -120,6 +127,14 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     )
     out.write(header + "\n\n" + metrics_table(ours, baseline) + "\n")
     return EXIT_OK
+
+
+def _generation(settings: Settings) -> str | None:
+    """The live index generation of the configured directory, if any (to tell a reuse from a rebuild)."""
+    try:
+        return IndexStore(settings.index_dir).current().name
+    except ArticleQAError:
+        return None
 
 
 def result_json(result: QuestionResult) -> dict[str, Any]:

@@ -191,7 +191,7 @@ class QAService:
         text = candidate.chunk.text
         if candidate.analysis is None:
             candidate.analysis = rerank.analyze_passage(self._analyzer, text)
-        candidate.terms = set(candidate.analysis.positions)
+        candidate.terms = set(candidate.analysis.terms)
         config = self.config.rerank
         candidate.found = rerank.features(query, candidate.analysis, config.window)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)

@@ -21,7 +21,6 @@ ABBREVIATIONS = frozenset(
 # A candidate sentence end: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*(?=\s)")
 _WORD = re.compile(r"\S+")
-_LAST_WORD = re.compile(r"(\S+)$")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
@@ -47,10 +46,10 @@ class ChunkingConfig:
 
 def _is_abbreviation(text: str, end: int) -> bool:
     """True when the period at `text[end - 1]` belongs to an abbreviation or an initial."""
-    match = _LAST_WORD.search(text, 0, end)
-    if match is None:
-        return False
-    word = match.group(1).lstrip("\"'(\u201c\u2018[").rstrip(".")
+    start = end
+    while start > 0 and not text[start - 1].isspace():  # scan back over the word only (a regex
+        start -= 1  # anchored at `end` would rescan the text from its start at every period)
+    word = text[start:end].lstrip("\"'(\u201c\u2018[").rstrip(".")
     if not word:
         return False
     lowered = word.lower()

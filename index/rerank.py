@@ -146,7 +146,6 @@ class PassageTerms:
     terms: tuple[str, ...]
     sentence_of: tuple[int, ...]  # index into `sentences` for every term
     sentences: tuple[tuple[int, int], ...]  # character spans of the sentences
-    positions: Mapping[str, tuple[int, ...]]  # where each distinct term occurs, for per-question work
 
 
 def analyze_passage(analyzer: Analyzer, text: str) -> PassageTerms:
@@ -154,21 +153,12 @@ def analyze_passage(analyzer: Analyzer, text: str) -> PassageTerms:
     sentences = sentence_spans(text) or [(0, len(text))]
     terms: list[str] = []
     sentence_of: list[int] = []
-    current = 0
-    for start, _, term in analyzer.spans(text):
-        while current + 1 < len(sentences) and start >= sentences[current][1]:
-            current += 1
-        terms.append(term)
-        sentence_of.append(current)
-    positions: dict[str, list[int]] = {}
-    for position, term in enumerate(terms):
-        positions.setdefault(term, []).append(position)
-    return PassageTerms(
-        tuple(terms),
-        tuple(sentence_of),
-        tuple(sentences),
-        {term: tuple(places) for term, places in positions.items()},
-    )
+    # Sentences are cut at whitespace, so analyzing each one alone gives the passage's terms.
+    for index, (start, end) in enumerate(sentences):
+        found = analyzer.tokens(text[start:end])
+        terms += found
+        sentence_of += [index] * len(found)
+    return PassageTerms(tuple(terms), tuple(sentence_of), tuple(sentences))
 
 
 # --- scoring ---------------------------------------------------------------------------------------
@@ -237,12 +227,15 @@ def features(query: Query, passage: PassageTerms, window: int) -> Features:
     """Coverage, best-sentence, proximity and term-pair shares of the question in one passage."""
     idf = query.idf
     mass = [0.0] * len(passage.sentences)
-    matched = [term for term in idf if term in passage.positions]
-    # Work proportional to the question's matches, not to the passage length.
-    positions = sorted((position, term) for term in matched for position in passage.positions[term])
-    for term in matched:
-        for sentence in {passage.sentence_of[position] for position in passage.positions[term]}:
-            mass[sentence] += idf[term]
+    positions = [(position, term) for position, term in enumerate(passage.terms) if term in idf]
+    # Sums run in passage order (never over a set): float results must not depend on string hashing.
+    matched = dict.fromkeys(term for _, term in positions)
+    counted: set[tuple[int, str]] = set()
+    for position, term in positions:
+        key = (passage.sentence_of[position], term)
+        if key not in counted:
+            counted.add(key)
+            mass[key[0]] += idf[term]
     best = max(range(len(mass)), key=mass.__getitem__, default=-1)
     if best >= 0 and mass[best] <= 0.0:
         best = -1

@@ -262,6 +262,11 @@ def test_eval_uses_its_own_index_and_reuses_it(
     eval_dirs = list((Path.cwd() / ".article-qa" / "eval").iterdir())
     assert len(eval_dirs) == 1 and eval_dirs[0].name.startswith("corpus-")
     assert (bot_index / "CURRENT").read_text(encoding="utf-8") == bot_current
+    # An index that cannot be loaded any more is rebuilt, and the report says so.
+    live = eval_dirs[0] / (eval_dirs[0] / "CURRENT").read_text(encoding="utf-8").strip()
+    next(path for path in live.iterdir() if path.name != "manifest.json").unlink()
+    assert main(env_free) == 0
+    assert "(built)" in capsys.readouterr()[0]
 
 
 def test_eval_usage_errors(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
