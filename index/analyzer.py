@@ -12,7 +12,7 @@ from typing import Any
 import Stemmer
 
 # Bump when a rule below changes: indexes built with another version are rebuilt.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 _FOLD = str.maketrans(
     {
@@ -40,6 +40,33 @@ STOPWORDS = frozenset(
     your yours yourself yourselves also would may might must shall could many much
     """.split()
 )
+
+
+# Irregular past forms mapped to their base verb, which the stemmer cannot do: a question asks "where did
+# they meet" of a text that says "they met". Forms that are more often another word ("left", "born",
+# "rose", "lay", "bound", "fed", "sat", "bit", "lent") are left alone.
+_IRREGULAR_VERBS = """
+arise arose arisen; awake awoke awoken; become became; begin began begun; bend bent; bite bitten;
+bleed bled; blow blew blown; break broke broken; breed bred; bring brought; build built; burn burnt;
+buy bought; catch caught; choose chose chosen; cling clung; come came; creep crept; deal dealt; dig dug;
+draw drew drawn; dream dreamt; drink drank drunk; drive drove driven; eat ate eaten; fall fell fallen;
+feel felt; fight fought; find found; flee fled; fly flew flown; forbid forbade forbidden;
+forget forgot forgotten; forgive forgave forgiven; freeze froze frozen; get got gotten;
+give gave given; go went gone; grow grew grown; hang hung; hear heard; hide hid hidden; hold held;
+keep kept; kneel knelt; know knew known; lay laid; lead led; leap leapt; learn learnt; lose lost;
+make made; mean meant; meet met; mislead misled; oversee oversaw overseen; overthrow overthrew overthrown;
+pay paid; ride rode ridden; ring rang rung; rise risen; run ran; say said; see saw seen; seek sought;
+sell sold; send sent; shake shook shaken; shine shone; shoot shot; show shown; shrink shrank shrunk;
+sing sang sung; sink sank sunk; sleep slept; slide slid; speak spoke spoken; spend spent; spin spun;
+spring sprang sprung; stand stood; steal stole stolen; stick stuck; strike struck stricken;
+strive strove striven; swear swore sworn; sweep swept; swim swam swum; swing swung; take took taken;
+teach taught; tear tore torn; tell told; think thought; throw threw thrown; undergo underwent undergone;
+understand understood; undertake undertook undertaken; uphold upheld; wake woke woken; wear wore worn;
+weave wove woven; weep wept; win won; withdraw withdrew withdrawn; withhold withheld; write wrote written
+"""
+IRREGULAR_VERBS: dict[str, str] = {
+    form: forms.split()[0] for forms in _IRREGULAR_VERBS.split(";") for form in forms.split()[1:]
+}
 
 
 def fold(text: str) -> str:
@@ -81,6 +108,7 @@ class Analyzer:
         if word[:1].isdigit():
             # "30,000" and "30000" are the same number; "2.5" keeps its point.
             return word.replace(",", "")
+        word = IRREGULAR_VERBS.get(word, word)  # before the stopword check: "won" is a clitic stopword too
         if self.config.remove_stopwords and word in STOPWORDS:
             return None
         if self._stemmer is not None:

@@ -193,7 +193,7 @@ class QAService:
             candidate.analysis = rerank.analyze_passage(self._analyzer, text)
         candidate.terms = set(candidate.analysis.terms)
         config = self.config.rerank
-        candidate.found = rerank.features(query, candidate.analysis, config.window)
+        candidate.found = rerank.features(query, candidate.analysis, config.window, text)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
         candidate.sentence_key = None
 

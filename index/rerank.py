@@ -60,6 +60,13 @@ ANSWER_PATTERNS: Mapping[str, re.Pattern[str]] = {
         rf"|\d{{3,4}}s?(?:\s?(?:BC|BCE|AD|CE)\b)?|\d{{1,2}}(?:st|nd|rd|th)"
         rf"|yesterday|today|tomorrow|(?:last|next|this)\s+(?:week|month|year|weekend))\b",
     ),
+    "frequency": re.compile(
+        rf"\b(?:(?:once|twice|thrice|{_COUNT}\s+times)(?:\s+(?:a|an|per|each)\s+\w+)?"
+        rf"|every\s+(?:{_NUM}\s+|other\s+|few\s+)?(?:{_TIME_UNIT}|morning|evening|night|season)"
+        rf"|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually|hourly|always|often|rarely"
+        rf"|seldom|regularly|occasionally|frequently|sometimes|usually)\b",
+        re.IGNORECASE,
+    ),
     "name": re.compile(rf"\b{_NAME}"),
 }
 
@@ -74,7 +81,8 @@ QUESTION_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|earn|earned|raise|raised|sell|sold)\b)"
         ),
     ),
-    ("number", re.compile(r"\bhow (?:many|much|old|far|large|big|tall|high|deep|wide|fast|often)\b")),
+    ("frequency", re.compile(r"\bhow (?:often|frequently)\b")),
+    ("number", re.compile(r"\bhow (?:many|much|old|far|large|big|tall|high|deep|wide|fast)\b")),
     (
         "date",
         re.compile(
@@ -114,6 +122,76 @@ def content_terms(analyzer: Analyzer, question: str, terms: Sequence[str]) -> li
     return content or list(terms)
 
 
+# --- questions about what someone said, and what "how many" counts --------------------------------
+
+# "What does Putin claim ...", "What reason did Russia give ...": the answer is in a sentence that
+# reports the speaker's words ("Russia said ..."), whatever else it shares with the question.
+_SPEECH_VERBS = (
+    "say|tell|claim|argue|state|announce|insist|assert|deny|admit|warn|contend|maintain|declare|reply"
+    "|respond|cite|blame|accuse|acknowledge|complain|promise|threaten|predict|propose|describe|comment"
+)
+_ASKED = r"^(?:\w+\s+){0,3}?(?:what|which|why|how)\b"
+_SPEAKER = r"\b(?:did|does|do|has|have|had)\s+(?P<speaker>(?:[\w.'-]+\s+){0,3}?[\w.'-]+)\s+"
+_SPEAKER_QUESTION = re.compile(rf"{_ASKED}.*?{_SPEAKER}(?P<verb>{_SPEECH_VERBS})\b")
+# "give" and "offer" are speech only with a reason-like object.
+_REASON = r"(?:\w+\s+)?(?:reasons?|explanations?|justifications?|excuses?|rationale|arguments?)\b"
+_REASON_QUESTION = re.compile(rf"{_ASKED}\s+{_REASON}.*?{_SPEAKER}(?P<verb>give|offer)\b")
+_REPORTING = (
+    r"(?:says?|said|told|tells|claim(?:s|ed)|argu(?:es|ed)|stated|explain(?:s|ed)|announc(?:es|ed)"
+    r"|insist(?:s|ed)|assert(?:s|ed)|denie[sd]|admit(?:s|ted)|warn(?:s|ed)|contend(?:s|ed)"
+    r"|maintain(?:s|ed)|declar(?:es|ed)|replie[sd]|respond(?:s|ed)|suggest(?:s|ed)|cit(?:es|ed)"
+    r"|blam(?:es|ed)|accus(?:es|ed)|acknowledg(?:es|ed)|complain(?:s|ed)|promis(?:es|ed)"
+    r"|threaten(?:s|ed)|predict(?:s|ed)|propos(?:es|ed)|describ(?:es|ed)|comment(?:s|ed)"
+    r"|stress(?:es|ed)|add(?:s|ed)|not(?:es|ed)|believ(?:es|ed))"
+)
+_COUNTED_QUESTION = re.compile(r"\bhow many ((?:[\w'-]+\s+){0,2}[\w'-]+)")
+
+
+def _word_prefix(word: str, term: str) -> str:
+    """A regex prefix for `word` that also finds its other forms: "russia" finds "Russia's", "Russian"."""
+    shared = next(
+        (i for i, (a, b) in enumerate(zip(word, term, strict=False)) if a != b), min(len(word), len(term))
+    )
+    return re.escape(word[:shared] if shared >= 4 else word)
+
+
+def speaker_pattern(question: str, analyzer: Analyzer) -> tuple[re.Pattern[str], frozenset[str]] | None:
+    """For a question about what someone said: a pattern for sentences reporting that speaker's words,
+    and the terms that name the speaker or the speaking (they are not the topic). None otherwise."""
+    lowered = " ".join(fold(question).lower().split())
+    match = _SPEAKER_QUESTION.search(lowered) or _REASON_QUESTION.search(lowered)
+    if match is None:
+        return None
+    prefixes, terms = [], analyzer.tokens(match.group("verb"))
+    for word in re.findall(r"\w{3,}", match.group("speaker")):
+        if found := analyzer.tokens(word):
+            prefixes.append(_word_prefix(word, found[0]))
+            terms.append(found[0])
+    if not prefixes:
+        return None  # "he", "they": no name to look for
+    speaker = rf"\b(?:{'|'.join(prefixes)})\w*"
+    # "Russia's foreign ministry said", "Burke claimed"; "said Kerry", "according to the ministry".
+    before, after = r"(?:\W+\w+){0,3}?\W+", r"(?:\s+\w+){0,2}?\s+"
+    pattern = re.compile(
+        rf"{speaker}{before}{_REPORTING}\b|\b(?:{_REPORTING}|according\s+to){after}{speaker}", re.IGNORECASE
+    )
+    return pattern, frozenset(terms)
+
+
+def counted_pattern(question: str, analyzer: Analyzer) -> re.Pattern[str] | None:
+    """For "how many Russian troops ...", a pattern finding the counted words ("Russian", "troops")."""
+    match = _COUNTED_QUESTION.search(" ".join(fold(question).lower().split()))
+    if match is None:
+        return None
+    prefixes = []
+    for word in match.group(1).split():
+        found = analyzer.tokens(word)
+        if not found:
+            break  # the noun phrase ends at the first stopword: "how many troops are there"
+        prefixes.append(_word_prefix(word, found[0]))
+    return re.compile(rf"\b(?:{'|'.join(prefixes)})", re.IGNORECASE) if prefixes else None
+
+
 # Answer types that pin a span precisely enough to show it as the short answer.
 SHORT_ANSWER_TYPES = frozenset({"duration", "percent", "money", "number", "date"})
 
@@ -121,18 +199,34 @@ SHORT_ANSWER_TYPES = frozenset({"duration", "percent", "money", "number", "date"
 def question_type(question: str) -> str | None:
     """The kind of span that answers `question` ("duration", "number", "date", ...), if its wording says."""
     lowered = " ".join(fold(question).lower().split())
-    return next((kind for kind, pattern in QUESTION_TYPES if pattern.search(lowered)), None)
+    # The wh-word that opens the question decides: "Where was Kerry when he spoke" asks for a place.
+    found = [
+        (m.start(), order, kind)
+        for order, (kind, pattern) in enumerate(QUESTION_TYPES)
+        if (m := pattern.search(lowered))
+    ]
+    return min(found)[2] if found else None
 
 
-def answer_spans(kind: str, text: str, question_words: frozenset[str]) -> list[tuple[int, int]]:
-    """Spans of `text` that look like an answer of type `kind` and are not just words of the question."""
+# How close (in characters, about four words) a counted thing sits to its number.
+NEAR_CHARS = 30
+
+
+def answer_spans(
+    kind: str, text: str, question_words: frozenset[str], near: re.Pattern[str] | None = None
+) -> list[tuple[int, int]]:
+    """Spans of `text` that look like an answer of type `kind` and are not just words of the question;
+    with `near`, only spans that have a match of it within a few words ("30,000 troops")."""
     # A name needs a word other than a stopword: "The" opening a sentence is not one.
     ignored = question_words | STOPWORDS if kind == "name" else question_words
     spans = []
     for match in ANSWER_PATTERNS[kind].finditer(text):
         words = normalize_answer(match.group()).split()
-        if any(word not in ignored for word in words):
-            spans.append(match.span())
+        if not any(word not in ignored for word in words):
+            continue
+        start, end = match.span()
+        if near is None or near.search(text, max(0, start - NEAR_CHARS), min(len(text), end + NEAR_CHARS)):
+            spans.append((start, end))
     return spans
 
 
@@ -178,6 +272,9 @@ class RerankConfig:
     window: int = 8
     # Sentence choice: IDF mass share, plus this when the sentence holds a span of the expected type.
     sentence_type_bonus: float = 0.1
+    # A question about what someone said: the passage and sentence that report the speaker's words.
+    speaker: float = 1.0
+    sentence_speaker_bonus: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +287,9 @@ class Query:
     pairs_total: float
     answer_type: str | None
     words: frozenset[str]  # normalized words of the question; answers never consist of these alone
+    speaker: re.Pattern[str] | None = None  # sentences reporting the words the question asks about
+    speaker_terms: frozenset[str] = frozenset()
+    counted: re.Pattern[str] | None = None  # what a "how many" question counts, near its number
 
     @classmethod
     def build(cls, question: str, analyzer: Analyzer, idf: Callable[[str], float]) -> Query:
@@ -201,6 +301,7 @@ class Query:
                 (a, b) for a, b in itertools.pairwise(tokens) if a != b and a in weights and b in weights
             )
         )
+        speaker, speaker_terms = speaker_pattern(question, analyzer) or (None, frozenset[str]())
         return cls(
             weights,
             sum(weights.values()) or 1.0,
@@ -208,6 +309,9 @@ class Query:
             sum(weights[a] + weights[b] for a, b in pairs) or 1.0,
             question_type(question),
             frozenset(normalize_answer(question).split()),
+            speaker,
+            speaker_terms,
+            counted_pattern(question, analyzer),
         )
 
 
@@ -221,10 +325,11 @@ class Features:
     bigram: float
     sentence_mass: tuple[float, ...]  # per sentence of the passage
     best_sentence: int  # index into PassageTerms.sentences; -1 when no sentence matches
+    speaker_sentences: frozenset[tuple[int, int]] = frozenset()  # spans that report the asked speaker
 
 
-def features(query: Query, passage: PassageTerms, window: int) -> Features:
-    """Coverage, best-sentence, proximity and term-pair shares of the question in one passage."""
+def features(query: Query, passage: PassageTerms, window: int, text: str = "") -> Features:
+    """Coverage, best-sentence, proximity and term-pair shares of the question in one passage `text`."""
     idf = query.idf
     mass = [0.0] * len(passage.sentences)
     positions = [(position, term) for position, term in enumerate(passage.terms) if term in idf]
@@ -250,7 +355,19 @@ def features(query: Query, passage: PassageTerms, window: int) -> Features:
         bigram=bigram,
         sentence_mass=tuple(m / query.total for m in mass),
         best_sentence=best,
+        speaker_sentences=_speaker_sentences(query, passage, positions, text),
     )
+
+
+def _speaker_sentences(
+    query: Query, passage: PassageTerms, positions: Sequence[tuple[int, str]], text: str
+) -> frozenset[tuple[int, int]]:
+    """Sentences that report the asked speaker's words and share a question term besides the speaker."""
+    if query.speaker is None or not text:
+        return frozenset()
+    topical = {passage.sentence_of[p] for p, term in positions if term not in query.speaker_terms}
+    spans = (passage.sentences[index] for index in topical)
+    return frozenset(span for span in spans if query.speaker.search(text, span[0], span[1]))
 
 
 def _window_mass(positions: Sequence[tuple[int, str]], idf: Mapping[str, float], window: int) -> float:
@@ -276,24 +393,30 @@ def has_answer_type(query: Query, text: str, span: tuple[int, int] | None) -> bo
     """True when `text[span]` holds a span of the question's expected answer type."""
     if query.answer_type is None or span is None:
         return False
-    return bool(answer_spans(query.answer_type, text[span[0] : span[1]], query.words))
+    return bool(answer_spans(query.answer_type, text[span[0] : span[1]], query.words, query.counted))
 
 
 def best_sentence(
     query: Query, passage: PassageTerms, text: str, found: Features, config: RerankConfig
 ) -> tuple[int, int] | None:
-    """The sentence to highlight: most question mass, helped by holding a span of the expected type."""
+    """The sentence to highlight: most question mass, helped by an answer-type span or a reported speaker."""
     if found.best_sentence < 0:
         return None
-    if query.answer_type is None or config.sentence_type_bonus <= 0.0:
+    type_bonus = config.sentence_type_bonus if query.answer_type is not None else 0.0
+    speaker_bonus = config.sentence_speaker_bonus if found.speaker_sentences else 0.0
+    if type_bonus <= 0.0 and speaker_bonus <= 0.0:
         return passage.sentences[found.best_sentence]
     top = found.sentence_mass[found.best_sentence]
     best, best_score = found.best_sentence, -1.0
     for index, mass in enumerate(found.sentence_mass):
-        if mass <= 0.0 or mass + config.sentence_type_bonus < top:
-            continue  # cannot win even with the bonus: skip the pattern search
-        typed = has_answer_type(query, text, passage.sentences[index])
-        score = mass + (config.sentence_type_bonus if typed else 0.0)
+        if mass <= 0.0 or mass + type_bonus + speaker_bonus < top:
+            continue  # cannot win even with the bonuses: skip the pattern search
+        span = passage.sentences[index]
+        score = mass
+        if type_bonus > 0.0 and has_answer_type(query, text, span):
+            score += type_bonus
+        if span in found.speaker_sentences:
+            score += speaker_bonus
         if score > best_score:
             best, best_score = index, score
     return passage.sentences[best]
@@ -332,6 +455,8 @@ def rescore(query: Query, candidates: Sequence[Candidate], config: RerankConfig)
             )
         if config.answer_type and has_answer_type(query, candidate.chunk.text, candidate.highlight):
             value += config.answer_type
+        if found is not None and candidate.highlight in found.speaker_sentences:
+            value += config.speaker
         scores.append(value)
     return scores
 
@@ -341,7 +466,7 @@ def short_answer(query: Query, text: str, highlight: tuple[int, int] | None) -> 
     if query.answer_type not in SHORT_ANSWER_TYPES or query.answer_type is None or highlight is None:
         return None
     sentence = text[highlight[0] : highlight[1]]
-    spans = answer_spans(query.answer_type, sentence, query.words)
+    spans = answer_spans(query.answer_type, sentence, query.words, query.counted)
     if len(spans) != 1:
         return None
     start, end = spans[0]

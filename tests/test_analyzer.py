@@ -22,6 +22,21 @@ def test_normalization_stemming_stopwords_and_numbers() -> None:
     assert analyzer.tokens("\ufb01nal \uff21\uff22\uff23 caf\u00e9") == ["final", "abc", "caf\u00e9"]
 
 
+def test_irregular_past_forms_meet_their_base_verb() -> None:
+    analyzer = Analyzer()
+    assert analyzer.tokens("They met, spoke and won") == analyzer.tokens("they meet, speak and win")
+    assert analyzer.tokens("Lavrov gave him ideas; the talks began") == [
+        "lavrov",
+        "give",
+        "idea",
+        "talk",
+        "begin",
+    ]
+    # "found" is the past of "find"; "founded" stays the verb "to found".
+    assert analyzer.tokens("found founded") == ["find", "found"]
+    assert analyzer.tokens("left born") == ["left", "born"]  # more often other words: left alone
+
+
 def test_query_terms_are_distinct_and_stopword_only_questions_are_empty() -> None:
     analyzer = Analyzer()
     assert analyzer.query_terms("talks and more talks") == ["talk"]

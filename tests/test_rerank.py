@@ -37,6 +37,10 @@ def query(question: str, idf: dict[str, float] | None = None) -> rerank.Query:
         ("Where were the talks held?", "name"),
         ("Which peninsula did Russia annex?", None),
         ("What reason did Russia give?", None),
+        ("How often have Kerry and Lavrov spoken by phone?", "frequency"),
+        # The opening wh-word decides, not a later "when".
+        ("Where was Kerry when he spoke to reporters?", "name"),
+        ("When did Kerry say where they met?", "date"),
     ],
 )
 def test_question_type(question: str, kind: str | None) -> None:
@@ -55,6 +59,12 @@ def test_question_type(question: str, kind: str | None) -> None:
         ("date", "On Sunday, March 30, 2014 they met; in 1977 too.", ["Sunday", "March 30, 2014", "1977"]),
         ("date", "in the 21st century, since February 22", ["21st century", "February 22"]),
         ("name", "The talks ended. Secretary John Kerry left.", ["Secretary John Kerry"]),
+        ("frequency", "They have spoken by phone almost daily.", ["daily"]),
+        (
+            "frequency",
+            "The council meets twice a year, and every four years votes.",
+            ["twice a year", "every four years"],
+        ),
     ],
 )
 def test_answer_spans(kind: str, text: str, found: list[str]) -> None:
@@ -66,6 +76,51 @@ def test_answer_spans_skip_words_of_the_question() -> None:
     text = "Kerry met Lavrov in Paris."
     spans = rerank.answer_spans("name", text, frozenset({"kerry", "paris"}))
     assert [text[s:e] for s, e in spans] == ["Lavrov"]
+
+
+def test_how_many_questions_want_the_number_beside_what_they_count() -> None:
+    q = query("How many Russian troops are at the border?")
+    text = "Talks began 48 hours later. Sources said the troops number between 30,000 and 100,000."
+    spans = rerank.answer_spans("number", text, q.words, q.counted)
+    assert [text[s:e] for s, e in spans] == ["30,000"]  # "48" is far from "troops"; 100,000 too far
+    assert rerank.counted_pattern("How many are there?", ANALYZER) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker_terms"),
+    [
+        ("What reason did Russia give for the troops at the border?", {"russia", "give"}),
+        ("What does Putin claim Ukraine's government is allowing?", {"putin", "claim"}),
+        ("How did George W. Bush describe the statement?", {"georg", "bush", "describ"}),
+        ("What substance did Feynman give up later in life?", None),  # giving up is not speech
+        ("What did he say about it?", None),  # no name to look for
+        ("Which peninsula did Russia annex?", None),
+    ],
+)
+def test_questions_about_what_someone_said(question: str, speaker_terms: set[str] | None) -> None:
+    found = rerank.speaker_pattern(question, ANALYZER)
+    assert (found[1] if found else None) == speaker_terms
+
+
+def test_speaker_sentences_report_the_speaker_on_the_topic() -> None:
+    q = query("What reason did Russia give for the troops at the border?")
+    text = (
+        "America's main concern are the Russian troops on the east border. "
+        "Russia said the troops are there for military exercises. "
+        "Russia says nothing else. "
+        "A notice said that shortly, Russia would publish its troop figures."
+    )
+    analysis = rerank.analyze_passage(ANALYZER, text)
+    found = rerank.features(q, analysis, window=8, text=text)
+    # The second reports Russia on the troops; the third has no topic; in the fourth Russia is not the speaker.
+    assert [text[slice(*span)] for span in found.speaker_sentences] == [
+        "Russia said the troops are there for military exercises."
+    ]
+    config = rerank.RerankConfig()
+    chosen = rerank.best_sentence(q, analysis, text, found, config)
+    assert chosen is not None and text[slice(*chosen)].startswith("Russia said")
+    plain = rerank.best_sentence(q, analysis, text, found, replace(config, sentence_speaker_bonus=0))
+    assert plain is not None and text[slice(*plain)].startswith("America's")
 
 
 def test_frame_words_leave_the_subject() -> None:
@@ -87,7 +142,7 @@ def test_query_weights_content_terms_and_pairs() -> None:
 
 def test_analyze_passage_assigns_terms_to_sentences() -> None:
     analysis = rerank.analyze_passage(ANALYZER, "Kerry met Lavrov. They talked in Paris.")
-    assert analysis.terms == ("kerri", "met", "lavrov", "talk", "pari")
+    assert analysis.terms == ("kerri", "meet", "lavrov", "talk", "pari")
     assert analysis.sentence_of == (0, 0, 0, 1, 1)
     assert len(analysis.sentences) == 2
 
