@@ -39,8 +39,10 @@ WORDS = (
     "proposal government election market shares bank inflation storm river flood harvest school teacher "
     "museum painting concert festival bridge railway harbour"
 ).split()
+VAULT = "vault.txt"
 
-CHILD = """
+# Prints a line per build stage with CLOCK_MONOTONIC stamps (shared by all processes on Linux).
+BUILD_CHILD = """
 import sys, time
 from pathlib import Path
 from index.builder import build_index
@@ -55,18 +57,23 @@ print("done", time.monotonic(), flush=True)
 """
 
 
-def write_corpus(folder: Path, articles: int) -> None:
-    rng = random.Random(0)
+def write_corpus(folder: Path, articles: int, seed: int = 0) -> None:
+    """`articles` small deterministic articles, plus the vault article whose code changes per build.
+
+    The seed picks the words and the titles, so two seeds give indexes that differ in every file.
+    """
+    rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(articles):
         paragraphs = (" ".join(rng.choice(WORDS) for _ in range(35)).capitalize() + "." for _ in range(3))
         (folder / f"a{i:05d}.txt").write_text(
-            f"Article {i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
+            f"Article {seed}-{i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
         )
+    write_vault(folder, "initial")
 
 
 def write_vault(folder: Path, code: str) -> None:
-    (folder / "vault.txt").write_text(
+    (folder / VAULT).write_text(
         f"The vault report\n\nThe secret vault code is {code} today.\n", encoding="utf-8"
     )
 
@@ -118,7 +125,7 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
         write_vault(corpus, code)
         possible.append(code)
         proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(corpus), str(index_dir)],
+            [sys.executable, "-c", BUILD_CHILD, str(corpus), str(index_dir)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -398,7 +398,7 @@ def run(args: argparse.Namespace, engines: list[str], work: Path) -> int:
     ok = report(args, engines, built, served, extended) if engines else True
     if e2e:
         print(
-            f"end to end  QAService.answer ({e2e['engine']} engine), {e2e['passages']:,} passages from "
+            f"end to end  QAService.answer, {e2e['passages']:,} passages from "
             f"{e2e['articles']:,} articles: p50 {e2e['p50']:.2f} ms, p95 {e2e['p95']:.2f} ms over "
             f"{e2e['questions']} questions ({e2e['found']} answered; first questions after opening: p50 "
             f"{e2e['cold_p50']:.2f} ms, p95 {e2e['cold_p95']:.2f} ms); open {e2e['open_s']:.2f} s; "

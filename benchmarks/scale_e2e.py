@@ -2,8 +2,7 @@
 
 The synthetic passages become articles (six passages each, one paragraph per passage, sentences of
 about 15 words) in one JSONL file, so the product's loader, chunker and analyzer do all of their
-usual work. On a checkout whose product still used rank-bm25, InvertedIndex is swapped in for this
-process only (reported as "inverted (patched in)").
+usual work.
 """
 
 from __future__ import annotations
@@ -18,22 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.scale_corpus import TokenCorpus
-from index import answer as answer_module
-from index import builder as builder_module
-from index.inverted import InvertedIndex
+from index.answer import QAService
+from index.builder import build_index
 
 PASSAGES_PER_ARTICLE = 6
 WORDS_PER_SENTENCE = 15
-
-
-def use_inverted_index() -> str:
-    """Make the product build and load InvertedIndex, if it does not already (older checkouts)."""
-    patched = False
-    for module in (builder_module, answer_module):
-        if getattr(module, "RankBM25Engine", None) is not None:
-            module.RankBM25Engine = InvertedIndex  # type: ignore[attr-defined]
-            patched = True
-    return "inverted (patched in)" if patched else "the product's own"
 
 
 def write_articles(corpus: TokenCorpus, n: int, folder: Path) -> None:
@@ -59,7 +47,6 @@ def write_articles(corpus: TokenCorpus, n: int, folder: Path) -> None:
 
 
 def child_e2e_build(work: Path, n: int) -> dict[str, Any]:
-    engine = use_inverted_index()
     corpus = TokenCorpus.load(work / "corpus")
     started = time.perf_counter()
     write_articles(corpus, n, work / "e2e-corpus")
@@ -72,9 +59,8 @@ def child_e2e_build(work: Path, n: int) -> dict[str, Any]:
             print(f"  product build: {stage} {done:,}/{total:,}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    manifest = builder_module.build_index(work / "e2e-corpus", work / "e2e-index", progress=progress)
+    manifest = build_index(work / "e2e-corpus", work / "e2e-index", progress=progress)
     return {
-        "engine": engine,
         "write_s": written_s,
         "build_s": time.perf_counter() - started,
         "passages": manifest.passages,
@@ -83,9 +69,8 @@ def child_e2e_build(work: Path, n: int) -> dict[str, Any]:
 
 
 def child_e2e_serve(work: Path, questions: list[list[str]]) -> dict[str, Any]:
-    engine = use_inverted_index()
     started = time.perf_counter()
-    service = answer_module.QAService.open(work / "e2e-index")
+    service = QAService.open(work / "e2e-index")
     open_s = time.perf_counter() - started
     asked = [f"What about {' '.join(words)}?" for words in questions]
     # QAService caches analyzed passages, so the steady-state pass asks other questions than the
@@ -103,7 +88,6 @@ def child_e2e_serve(work: Path, questions: list[list[str]]) -> dict[str, Any]:
     cold, _ = timed(first)
     ms, found = timed(asked)
     return {
-        "engine": engine,
         "open_s": open_s,
         "p50": float(np.percentile(ms, 50)),
         "p95": float(np.percentile(ms, 95)),

@@ -13,7 +13,7 @@ from index.builder import IndexConfig, build_index, corpus_key, index_status
 from index.chunker import ChunkingConfig
 from index.errors import IndexFormatError, IndexMissingError
 from index.loader import corpus_fingerprint
-from index.store import Manifest
+from index.store import IndexStore, Manifest
 
 from .config import Settings
 
@@ -76,6 +76,8 @@ def open_service(settings: Settings, *, rebuild: bool = False, stream: TextIO = 
             log.warning("rebuilding the index: %s", status.reason)
         # Several processes may start at once on a missing index: the first builds, the others use it.
         build(settings, stream=stream, skip_if_current=not rebuild)
+    else:
+        IndexStore(settings.index_dir).tidy()
     try:
         return QAService.open(settings.index_dir, answer_config(settings))
     except (IndexFormatError, IndexMissingError) as err:

@@ -234,6 +234,26 @@ class IndexStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def tidy(self) -> None:
+        """Remove what killed builds left behind, unless a build holds the lock right now (it tidies
+        up itself). A build killed after making its generation live leaves the previous one."""
+        try:
+            handle = (self.directory / "lock").open("a+b")
+        except OSError:
+            return
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            try:
+                self.current()  # never tidy around a broken pointer: the next build repairs it
+                self._remove_leftovers()
+            except (IndexMissingError, IndexFormatError):
+                pass
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def publish(self, fill: Callable[[Path], Manifest]) -> Manifest:
         """Build a new generation with `fill(folder)`, make it durable, and make it the live one.
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.crash_loop import BUILD_CHILD, write_corpus, write_vault
 from bot.config import Settings
 from bot.service import open_service
 from index.answer import QAService
@@ -30,38 +31,11 @@ from index.errors import IndexFormatError, IndexMissingError
 from index.store import CHECKSUM_ON_LOAD_BYTES, CURRENT, MANIFEST, IndexStore, Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = (
-    "talks minister border troops agreement meeting paris sunday federation crisis sanctions ambassador "
-    "proposal government election market shares bank inflation storm river flood harvest school teacher "
-    "museum painting concert festival bridge railway harbour"
-).split()
-VAULT = "vault.txt"
 KILLS = 21  # the issue asks for 20+
 KILL_LOOP_ARTICLES = 2000
 
 
 # ---------------------------------------------------------------- corpus and subprocess helpers
-
-
-def write_corpus(folder: Path, articles: int, seed: int = 0) -> None:
-    """`articles` small deterministic articles, plus the vault article whose code changes per build.
-
-    The seed picks the words and the titles, so two seeds give indexes that differ in every file.
-    """
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(articles):
-        paragraphs = (" ".join(rng.choice(WORDS) for _ in range(35)).capitalize() + "." for _ in range(3))
-        (folder / f"a{i:05d}.txt").write_text(
-            f"Article {seed}-{i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
-        )
-    write_vault(folder, "initial")
-
-
-def write_vault(folder: Path, code: str) -> None:
-    (folder / VAULT).write_text(
-        f"The vault report\n\nThe secret vault code is {code} today.\n", encoding="utf-8"
-    )
 
 
 def vault_code(service: QAService) -> str | None:
@@ -77,22 +51,6 @@ def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLE_QA_", "DISCORD_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
-
-
-# Prints a line per build stage with CLOCK_MONOTONIC stamps (shared by all processes on Linux).
-BUILD_CHILD = """
-import sys, time
-from pathlib import Path
-from index.builder import build_index
-seen = set()
-def progress(stage, done, total):
-    if stage not in seen:
-        seen.add(stage)
-        print("stage", stage, time.monotonic(), flush=True)
-print("ready", time.monotonic(), flush=True)
-build_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
-print("done", time.monotonic(), flush=True)
-"""
 
 
 @dataclass(frozen=True, slots=True)

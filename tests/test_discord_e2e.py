@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from bot_process import REPO, start_bot, until_ready
 from fake_discord import FakeDiscord, Reply
 
-REPO = Path(__file__).resolve().parent.parent
 # Recognisable, so a leak into the logs is easy to find; it only ever reaches the fake.
 TOKEN = "FAKE-e2e-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
+DEBUG = {"log_level": "DEBUG"}  # the most verbose logs, for the token checks
 QUESTION = "how long did the talks last"
 SEED_TITLES = (
     "No Resolution After Kerry, Lavrov Talk for Four Hours About Ukraine and Russia",
@@ -25,52 +22,6 @@ SEED_TITLES = (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@asynccontextmanager
-async def bot_process(
-    fake: FakeDiscord, tmp_path: Path, *, token: str = TOKEN, **settings: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Start the bot the way a user does, pointed at the fake; its output goes to tmp_path/bot.log."""
-    env = {
-        **os.environ,
-        "ARTICLE_QA_DISCORD_TOKEN": token,
-        "ARTICLE_QA_DISCORD_API_BASE": fake.api_base,
-        "ARTICLE_QA_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARTICLE_QA_DISCORD_GUILD_ID": str(fake.guild_id),
-        "ARTICLE_QA_DISCORD_COOLDOWN_SECONDS": "0",
-        "ARTICLE_QA_CORPUS": str(REPO / "corpus"),
-        "ARTICLE_QA_INDEX_DIR": str(tmp_path / "index"),
-        "ARTICLE_QA_LOG_LEVEL": "DEBUG",  # the most verbose logs, for the token check
-        **{f"ARTICLE_QA_{name.upper()}": value for name, value in settings.items()},
-    }
-    # A file, not a pipe: a full pipe would block the bot mid-test.
-    with (tmp_path / "bot.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "discord", cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def until_ready(
-    fake: FakeDiscord, bot: asyncio.subprocess.Process, tmp_path: Path, shards: list[int] | None = None
-) -> None:
-    """Wait for the bot to connect; fail at once, with its output, if it exits instead."""
-    ready = asyncio.ensure_future(fake.wait_until_ready(shards, timeout=60))
-    exited = asyncio.ensure_future(bot.wait())
-    await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
-    exited.cancel()
-    if not ready.done():
-        ready.cancel()
-        output = (tmp_path / "bot.log").read_text(encoding="utf-8")
-        pytest.fail(f"the bot exited with code {bot.returncode} before connecting:\n{output[-3000:]}")
-    ready.result()
 
 
 def assert_cites_the_seed_answer(reply: Reply) -> None:
@@ -82,8 +33,10 @@ def assert_cites_the_seed_answer(reply: Reply) -> None:
 
 
 async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
-    async with FakeDiscord(token=TOKEN) as fake, bot_process(fake, tmp_path) as bot:
-        await until_ready(fake, bot, tmp_path)
+    async with (
+        FakeDiscord(token=TOKEN) as fake,
+        start_bot(fake, tmp_path, TOKEN, stop_timeout=15, settings=DEBUG),
+    ):
         synced = {command["name"]: command for command in fake.commands[fake.guild_id]}
         assert set(synced) == {"ask", "about", "reload"}
         assert [(o["name"], bool(o["description"])) for o in synced["ask"]["options"]] == [
@@ -135,9 +88,6 @@ async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
         assert "Articles\n2" in (await fake.wait_for_reply(about)).text()
         assert fake.resumes == 1 and len(fake.identifies) == 1
 
-        bot.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(bot.wait(), 15) == 0
-
     log = (tmp_path / "bot.log").read_text(encoding="utf-8")
     assert "could not send the answer" in log  # the 403
     assert TOKEN not in log
@@ -145,7 +95,10 @@ async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
 
 
 async def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
-    async with FakeDiscord(token="the-right-token") as fake, bot_process(fake, tmp_path) as bot:
+    async with (
+        FakeDiscord(token="the-right-token") as fake,
+        start_bot(fake, tmp_path, TOKEN, ready_timeout=None, settings=DEBUG) as bot,
+    ):
         assert await asyncio.wait_for(bot.wait(), 60) == 2
     log = (tmp_path / "bot.log").read_text(encoding="utf-8")
     errors = [line for line in log.splitlines() if line.startswith("ERROR")]
@@ -155,7 +108,10 @@ async def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> N
 
 
 async def test_a_spent_session_start_budget_waits_instead_of_logging_in(tmp_path: Path) -> None:
-    async with FakeDiscord(token=TOKEN, session_starts=0) as fake, bot_process(fake, tmp_path) as bot:
+    async with (
+        FakeDiscord(token=TOKEN, session_starts=0) as fake,
+        start_bot(fake, tmp_path, TOKEN, ready_timeout=None) as bot,
+    ):
         log_file = tmp_path / "bot.log"
         for _ in range(600):
             if "session start limit" in log_file.read_text(encoding="utf-8"):
@@ -170,15 +126,14 @@ async def test_a_spent_session_start_budget_waits_instead_of_logging_in(tmp_path
 async def test_a_process_runs_only_its_own_shards(tmp_path: Path) -> None:
     async with FakeDiscord(token=TOKEN, shard_count=2) as fake:
         shard = fake.shard_of(fake.guild_id)
-        async with bot_process(
-            fake, tmp_path, discord_shard_count="2", discord_shard_ids=f"[{shard}]"
+        shards = {"discord_shard_count": "2", "discord_shard_ids": f"[{shard}]"}
+        async with start_bot(
+            fake, tmp_path, TOKEN, ready_timeout=None, stop_timeout=15, settings=shards
         ) as bot:
             await until_ready(fake, bot, tmp_path, [shard])
             assert [identify["shard"] for identify in fake.identifies] == [[shard, 2]]
             interaction = await fake.send_interaction("ask", question=QUESTION)
             assert_cites_the_seed_answer(await fake.wait_for_reply(interaction))
-            bot.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(bot.wait(), 15) == 0
 
 
 async def test_a_changed_corpus_is_swapped_in_without_a_restart(tmp_path: Path) -> None:
@@ -186,9 +141,10 @@ async def test_a_changed_corpus_is_swapped_in_without_a_restart(tmp_path: Path) 
     shutil.copytree(REPO / "corpus", corpus)
     async with (
         FakeDiscord(token=TOKEN) as fake,
-        bot_process(fake, tmp_path, corpus=str(corpus), reload_interval_seconds="0.2") as bot,
+        start_bot(
+            fake, tmp_path, TOKEN, corpus=corpus, stop_timeout=15, settings={"reload_interval_seconds": "0.2"}
+        ),
     ):
-        await until_ready(fake, bot, tmp_path)
         (corpus / "lighthouse.txt").write_text(
             "Harbour Lighthouse Reopens\n\nThe old harbour lighthouse reopened on Friday after a "
             "restoration that took eleven months.\n",
@@ -205,5 +161,3 @@ async def test_a_changed_corpus_is_swapped_in_without_a_restart(tmp_path: Path) 
             "ask", question="how long did the lighthouse restoration take"
         )
         assert "eleven months" in (await fake.wait_for_reply(interaction)).text()
-        bot.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(bot.wait(), 15) == 0

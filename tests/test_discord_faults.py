@@ -7,20 +7,14 @@ global) and retried 5xx are waited out; a reply that fails for good is logged in
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from bot_process import start_bot
 from fake_discord import FakeDiscord, Interaction, Reply
 
-REPO = Path(__file__).resolve().parent.parent
 TOKEN = "FAKE-faults-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
 QUESTION = "how long did the talks last"
 FOLLOWUP = r"webhooks/\d+/[^/]+"  # followup messages: how /ask answers after deferring
@@ -50,43 +44,6 @@ class FlakyGateway(FakeDiscord):
         return await super()._gateway(request)
 
 
-@asynccontextmanager
-async def bot_process(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`article-qa discord` against the fake; its output goes to tmp_path/bot.log."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ARTICLE_QA_", "DISCORD_"))},
-        "PYTHONPATH": str(REPO),
-        "ARTICLE_QA_DISCORD_TOKEN": TOKEN,
-        "ARTICLE_QA_DISCORD_API_BASE": fake.api_base,
-        "ARTICLE_QA_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARTICLE_QA_DISCORD_GUILD_ID": str(fake.guild_id),
-        "ARTICLE_QA_DISCORD_COOLDOWN_SECONDS": "0",
-        "ARTICLE_QA_CORPUS": str(REPO / "corpus"),
-        "ARTICLE_QA_INDEX_DIR": str(tmp_path / "index"),
-    }
-    with (tmp_path / "bot.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "discord", cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
-        ready = asyncio.ensure_future(fake.wait_until_ready(timeout=60))
-        exited = asyncio.ensure_future(process.wait())
-        await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
-        exited.cancel()
-        if not ready.done():
-            ready.cancel()
-            pytest.fail("the bot exited: " + (tmp_path / "bot.log").read_text(encoding="utf-8")[-3000:])
-        yield process
-        assert process.returncode is None, "the bot died"
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 15) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
 def assert_answered(reply: Reply) -> None:
     assert "four hours" in reply.text()
     assert reply.payload["allowed_mentions"] == {"parse": []}
@@ -106,7 +63,7 @@ def statuses(fake: FakeDiscord, interaction: Interaction, pattern: str) -> list[
 
 
 async def test_gateway_disconnects_are_survived_and_the_next_question_is_answered(tmp_path: Path) -> None:
-    async with FlakyGateway(token=TOKEN) as fake, bot_process(fake, tmp_path):
+    async with FlakyGateway(token=TOKEN) as fake, start_bot(fake, tmp_path, TOKEN, stop_timeout=15):
         await ask(fake)
 
         # A question in flight when the connection drops is still answered (replies go over REST).
@@ -145,7 +102,7 @@ async def test_gateway_disconnects_are_survived_and_the_next_question_is_answere
 
 
 async def test_rest_rate_limits_and_server_errors_are_retried_or_logged_not_fatal(tmp_path: Path) -> None:
-    async with FakeDiscord(token=TOKEN) as fake, bot_process(fake, tmp_path):
+    async with FakeDiscord(token=TOKEN) as fake, start_bot(fake, tmp_path, TOKEN, stop_timeout=15):
         await ask(fake)
 
         # Rate limits on the answer, per route (twice) and global: waited out, then answered.

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
 import statistics
-import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
+from bot_process import start_bot
 from fake_discord import FakeDiscord, Interaction, Reply
 
-REPO = Path(__file__).resolve().parent.parent
 TOKEN = "FAKE-load-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
 IN_FLIGHT = 200
 WAVES = 4  # the first warms caches and the thread pool; memory is compared across the others
@@ -149,41 +145,6 @@ def write_corpus(folder: Path) -> dict[str, str]:
     return expected
 
 
-@asynccontextmanager
-async def bot_process(fake: FakeDiscord, tmp_path: Path, corpus: Path) -> AsyncIterator[Bot]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ARTICLE_QA_", "DISCORD_"))},
-        "PYTHONPATH": str(REPO),
-        "ARTICLE_QA_DISCORD_TOKEN": TOKEN,
-        "ARTICLE_QA_DISCORD_API_BASE": fake.api_base,
-        "ARTICLE_QA_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARTICLE_QA_DISCORD_GUILD_ID": str(fake.guild_id),
-        "ARTICLE_QA_DISCORD_COOLDOWN_SECONDS": "0",
-        "ARTICLE_QA_CORPUS": str(corpus),
-        "ARTICLE_QA_INDEX_DIR": str(tmp_path / "index"),
-    }
-    with (tmp_path / "bot.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", RUNNER, str(tmp_path / "metrics.json"), cwd=tmp_path, env=env,
-            stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
-        ready = asyncio.ensure_future(fake.wait_until_ready(timeout=120))
-        exited = asyncio.ensure_future(process.wait())
-        await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
-        exited.cancel()
-        if not ready.done():
-            ready.cancel()
-            pytest.fail("the bot exited: " + (tmp_path / "bot.log").read_text(encoding="utf-8")[-3000:])
-        yield Bot(process, tmp_path / "metrics.json")
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
 @dataclass
 class Wave:
     """One wave of questions sent at once: what went wrong, and how long each answer took."""
@@ -272,7 +233,15 @@ class LoadRun:
 
 async def run_load(tmp_path: Path) -> LoadRun:
     questions = write_corpus(tmp_path / "corpus")
-    async with TimedFake(token=TOKEN) as fake, bot_process(fake, tmp_path, tmp_path / "corpus") as bot:
+    metrics = tmp_path / "metrics.json"
+    async with (
+        TimedFake(token=TOKEN) as fake,
+        start_bot(
+            fake, tmp_path, TOKEN, corpus=tmp_path / "corpus", command=("-c", RUNNER, str(metrics)),
+            ready_timeout=120, stop_timeout=30,
+        ) as process,
+    ):  # fmt: skip
+        bot = Bot(process, metrics)
         await wave(fake, questions, 20)  # warm up
         bot.reset_gauges()
         memory, waves = [], []

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bot_process import start_bot
 from fake_discord import FakeDiscord, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,7 +30,6 @@ from index.builder import build_index
 from index.errors import QuestionError
 from index.models import Answer
 
-REPO = Path(__file__).resolve().parent.parent
 MAX_CHARS = AnswerConfig().max_question_chars
 SECONDS_PER_QUESTION = 1.0  # generous: the small index answers in milliseconds
 
@@ -217,44 +213,6 @@ def test_a_question_that_is_not_valid_unicode_can_be_printed_as_json(service: QA
 TOKEN = "FAKE-hostile-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
 
 
-@asynccontextmanager
-async def bot_process(fake: FakeDiscord, tmp_path: Path, corpus: Path) -> AsyncIterator[None]:
-    """`article-qa discord` pointed at the fake, until the block ends; output in tmp_path/bot.log."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ARTICLE_QA_", "DISCORD_"))},
-        "ARTICLE_QA_DISCORD_TOKEN": TOKEN,
-        "ARTICLE_QA_DISCORD_API_BASE": fake.api_base,
-        "ARTICLE_QA_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "ARTICLE_QA_DISCORD_GUILD_ID": str(fake.guild_id),
-        "ARTICLE_QA_DISCORD_COOLDOWN_SECONDS": "0",
-        "ARTICLE_QA_CORPUS": str(corpus),
-        "ARTICLE_QA_INDEX_DIR": str(tmp_path / "index"),
-        "ARTICLE_QA_LOG_LEVEL": "DEBUG",
-    }
-    with (tmp_path / "bot.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "discord", cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
-        ready = asyncio.ensure_future(fake.wait_until_ready(timeout=60))
-        exited = asyncio.ensure_future(process.wait())
-        await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
-        exited.cancel()
-        if not ready.done():
-            ready.cancel()
-            pytest.fail("the bot exited: " + (tmp_path / "bot.log").read_text(encoding="utf-8")[-3000:])
-        yield
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
 def check_reply(reply: Reply) -> None:
     """No ping, and within Discord's limits."""
     assert reply.payload["allowed_mentions"] == {"parse": []}
@@ -282,7 +240,11 @@ async def test_hostile_questions_through_discord_get_one_clear_reply_each_and_pi
     corpus.mkdir()
     for name, text in ARTICLES.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    async with FakeDiscord(token=TOKEN) as fake, bot_process(fake, tmp_path, corpus):
+    debug = {"log_level": "DEBUG"}
+    async with (
+        FakeDiscord(token=TOKEN) as fake,
+        start_bot(fake, tmp_path, TOKEN, corpus=corpus, settings=debug),
+    ):
         questions = list(discord_questions())
         started = time.monotonic()
         interactions = [await fake.send_interaction("ask", question=q) for q in questions]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +116,19 @@ def test_service_rebuilds_stale_and_corrupt_indexes(
     service = open_service(settings)
     assert service.answer("island ferry").found
     assert "rebuilding the index" in caplog.text and "truncated or replaced" in caplog.text
+
+
+def test_opening_a_current_index_removes_what_a_killed_build_left(settings: Settings) -> None:
+    open_service(settings)
+    index_dir = settings.index_dir
+    live = live_generation(index_dir)
+    # A build killed after making its generation live, before removing the previous one; and one
+    # killed while writing.
+    shutil.copytree(live, index_dir / "gen-000000000000")
+    (index_dir / "gen-111111111111.tmp").mkdir()
+    with (index_dir / "lock").open("a+b") as held:  # a build is running: leave everything alone
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        open_service(settings)
+        assert (index_dir / "gen-000000000000").is_dir()
+    assert open_service(settings).answer("bridge arches cracks").found
+    assert sorted(path.name for path in index_dir.iterdir()) == sorted([live.name, CURRENT, "lock"])
