@@ -57,6 +57,18 @@ print("done", time.monotonic(), flush=True)
 """
 
 
+def build_stages(output: str, ready: float) -> dict[str, float]:
+    """When each stage of a BUILD_CHILD run began (and "done"), in seconds after `ready`."""
+    stages = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if parts[0] == "stage":
+            stages[parts[1]] = float(parts[2]) - ready
+        elif parts[0] == "done":
+            stages["done"] = float(parts[1]) - ready
+    return stages
+
+
 def write_corpus(folder: Path, articles: int, seed: int = 0) -> None:
     """`articles` small deterministic articles, plus the vault article whose code changes per build.
 
@@ -147,13 +159,7 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
         if proc.returncode not in (0, -signal.SIGKILL):
             print(f"build failed ({proc.returncode}):\n{err}", file=sys.stderr)
             return 1
-        stages = {}
-        for line in out.splitlines():
-            parts = line.split()
-            if parts[0] == "stage":
-                stages[parts[1]] = float(parts[2]) - ready
-            elif parts[0] == "done":
-                stages["done"] = float(parts[1]) - ready
+        stages = build_stages(out, ready)
         if "done" in stages:
             finished += 1
             possible = [code]

@@ -70,7 +70,7 @@ ANSWER_PATTERNS: Mapping[str, re.Pattern[str]] = {
     "name": re.compile(rf"\b{_NAME}"),
 }
 
-# Checked in order; the first matching rule gives the question's answer type.
+# The rule matching earliest in the question gives its answer type; on a tie, the one listed first.
 QUESTION_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("percent", re.compile(r"\b(?:what|which) (?:percentage|percent|proportion)\b")),
     ("duration", re.compile(r"\bhow long\b|\b(?:for )?how many (?:years|months|weeks|days|hours|minutes)\b")),

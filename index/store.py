@@ -214,8 +214,10 @@ class IndexStore:
                     )
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, *, wait: bool = True) -> Iterator[bool]:
         """Hold the build lock: builds of one directory run one at a time, across processes.
+
+        Yields whether the lock is held: with `wait=False`, False at once when another process holds it.
 
         Raises:
             IndexFormatError: the index directory cannot be created or used.
@@ -228,9 +230,13 @@ class IndexStore:
         except OSError as err:
             raise IndexFormatError(f"cannot use {self.directory} as the index directory ({err})") from None
         with handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
@@ -238,21 +244,12 @@ class IndexStore:
         """Remove what killed builds left behind, unless a build holds the lock right now (it tidies
         up itself). A build killed after making its generation live leaves the previous one."""
         try:
-            handle = (self.directory / "lock").open("a+b")
-        except OSError:
-            return
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return
-            try:
-                self.current()  # never tidy around a broken pointer: the next build repairs it
-                self._remove_leftovers()
-            except (IndexMissingError, IndexFormatError):
-                pass
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            with self.lock(wait=False) as held:
+                if held:
+                    self.current()  # never tidy around a broken pointer: the next build repairs it
+                    self._remove_leftovers()
+        except (IndexMissingError, IndexFormatError):
+            return  # also a read-only index folder: reading it still works
 
     def publish(self, fill: Callable[[Path], Manifest]) -> Manifest:
         """Build a new generation with `fill(folder)`, make it durable, and make it the live one.

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.crash_loop import BUILD_CHILD, write_corpus, write_vault
+from benchmarks.crash_loop import BUILD_CHILD, build_stages, write_corpus, write_vault
 from bot.config import Settings
 from bot.service import open_service
 from index.answer import QAService
@@ -95,13 +95,7 @@ def kill_build_after(
     proc.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=60)
     out = "".join(seen) + out
-    stages = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if parts[0] == "stage":
-            stages[parts[1]] = float(parts[2]) - ready
-        elif parts[0] == "done":
-            stages["done"] = float(parts[1]) - ready
+    stages = build_stages(out, ready)
     if proc.returncode not in (0, -signal.SIGKILL):
         pytest.fail(f"build failed with exit code {proc.returncode}:\n{err}")
     return BuildRun(killed="done" not in stages, stages=stages, stderr=err)

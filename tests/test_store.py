@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -132,3 +133,15 @@ def test_opening_a_current_index_removes_what_a_killed_build_left(settings: Sett
         assert (index_dir / "gen-000000000000").is_dir()
     assert open_service(settings).answer("bridge arches cracks").found
     assert sorted(path.name for path in index_dir.iterdir()) == sorted([live.name, CURRENT, "lock"])
+
+
+def test_a_read_only_index_folder_still_opens(settings: Settings) -> None:
+    open_service(settings)
+    (settings.index_dir / "lock").unlink()
+    settings.index_dir.chmod(0o555)
+    try:
+        if os.access(settings.index_dir, os.W_OK):
+            pytest.skip("root writes to read-only folders (tests run as root here)")
+        assert open_service(settings).answer("bridge arches cracks").found
+    finally:
+        settings.index_dir.chmod(0o755)
