@@ -111,6 +111,7 @@ def make_interaction(user_id: int = ASKER_ID) -> MagicMock:
     interaction.response.send_message = AsyncMock()
     interaction.response.is_done.return_value = False
     interaction.followup.send = AsyncMock(return_value=MagicMock(name="sent message"))
+    interaction.edit_original_response = AsyncMock()
     return interaction
 
 

@@ -8,7 +8,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 import discord
@@ -20,6 +21,7 @@ from index.models import Answer, IndexStats
 
 from ..config import Settings
 from ..discord_render import MAX_PASSAGES, NO_MENTIONS, AnswerView, about_embed, message_text
+from ..ratelimit import ReplyLimits, SlidingWindow
 
 if TYPE_CHECKING:
     from index.answer import Answerer
@@ -31,6 +33,9 @@ _log = logging.getLogger(__name__)
 FAILED = "Sorry, something went wrong while answering; the details are in the bot's log."
 RESTARTING = "The bot is restarting; please ask again in a minute."
 USAGE = "Ask me about the articles, e.g. `/ask question: how long did the talks last`."
+BUSY = "I am answering a lot of questions right now; please ask again in a minute."
+NOT_DELIVERED = "Sorry, Discord did not accept the answer; please ask again in a moment."
+EXPIRED = "This answer has expired (the bot restarted since); please ask again with /ask."
 
 
 class Restarting(ArticleQAError):
@@ -60,9 +65,18 @@ class QAHost(Protocol):
 class QACog(commands.Cog):
     """Answers questions from the host's current service, with a per-user cooldown and a clean drain."""
 
-    def __init__(self, host: QAHost, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, host: QAHost, *, clock: Callable[[], float] = time.monotonic, limits: ReplyLimits | None = None
+    ) -> None:
         self.host = host
         self._clock = clock
+        self.limits = limits = limits or ReplyLimits()
+        self._user_notices = SlidingWindow(1, limits.notice_seconds, clock)
+        self._channel_notices = SlidingWindow(1, limits.notice_seconds, clock)
+        self._channel_replies = SlidingWindow(limits.channel_replies, limits.channel_seconds, clock)
+        self._answer_threads = asyncio.Semaphore(limits.answer_threads)
+        # Message id -> the view whose buttons it carries, oldest first (they all time out alike).
+        self._live_views: OrderedDict[int, AnswerView] = OrderedDict()
         # One bucket per user id, shared by /ask, mentions and DMs (app_commands cooldowns cover one command).
         seconds = host.settings.discord_cooldown_seconds
         self._cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
@@ -89,22 +103,27 @@ class QACog(commands.Cog):
         k: app_commands.Range[int, 1, MAX_PASSAGES] | None = None,
         private: bool = False,
     ) -> None:
+        # Every path starts with the acknowledgement (a deferral or a private refusal): the checks before it
+        # are counters, and Discord drops interactions not acknowledged within 3 seconds.
         question = " ".join(question.split())
         problem = self._refusal(question, interaction.user.id)
         if problem is not None:
-            await interaction.response.send_message(
-                message_text(problem), ephemeral=True, allowed_mentions=NO_MENTIONS
+            await self._acknowledge(
+                interaction,
+                interaction.response.send_message(
+                    message_text(problem), ephemeral=True, allowed_mentions=NO_MENTIONS
+                ),
             )
             return
         with self._tracked():
-            # Discord drops interactions not acknowledged within 3 seconds; retrieval may take longer.
-            await interaction.response.defer(thinking=True, ephemeral=private)
+            if not await self._acknowledge(
+                interaction, interaction.response.defer(thinking=True, ephemeral=private)
+            ):
+                return
             try:
                 answer = await self._answer(question)
             except Exception as err:
-                await interaction.followup.send(
-                    message_text(self._explain(err, question)), ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
+                await self._follow_up(interaction, message_text(self._explain(err, question)))
                 return
             view = AnswerView(answer, per_page=k or self.host.settings.top_k, owner_id=interaction.user.id)
             try:
@@ -114,6 +133,9 @@ class QACog(commands.Cog):
             except discord.HTTPException as err:
                 view.stop()
                 _log.error("could not send the answer to interaction %s: %s", interaction.id, err)
+                await self._replace_thinking(interaction)
+            else:
+                self._remember(view)
 
     @app_commands.command(name="about", description="How many articles and passages I know, and since when")
     async def about(self, interaction: discord.Interaction) -> None:
@@ -146,6 +168,10 @@ class QACog(commands.Cog):
         """Anything the commands did not handle themselves: one friendly line, details in the log."""
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         line = self._explain(cause, question=None)
+        if isinstance(cause, discord.NotFound) and not interaction.response.is_done():
+            _log.warning("interaction %s expired before it was acknowledged: %s", interaction.id, cause)
+            return
+        line = self._explain(cause, question=None)
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(
@@ -158,6 +184,19 @@ class QACog(commands.Cog):
         except discord.HTTPException as err:
             _log.error("could not tell the user about an error (%s): %s", type(cause).__name__, err)
 
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Buttons whose answer this process no longer knows (sent before a restart, or expired)."""
+        if interaction.type is not discord.InteractionType.component or interaction.message is None:
+            return
+        view = self._live_views.get(interaction.message.id)
+        if view is not None and not view.is_finished():
+            return  # discord.py hands the click to the view
+        await self._acknowledge(
+            interaction,
+            interaction.response.send_message(EXPIRED, ephemeral=True, allowed_mentions=NO_MENTIONS),
+        )
+
     # -- mentions and direct messages -----------------------------------------------------------
 
     @commands.Cog.listener()
@@ -165,11 +204,18 @@ class QACog(commands.Cog):
         question = self.question_in(message)
         if question is None:
             return
+        channel_id = message.channel.id
+        if not self._channel_replies.available(channel_id):
+            # A reply now would wait in Discord's queue for this channel, delaying everyone's answers.
+            _log.debug("channel %s is at its reply budget; message %s not answered", channel_id, message.id)
+            return
         problem = self._refusal(question, message.author.id)
         try:
             if problem is not None:
-                await message.reply(message_text(problem), allowed_mentions=NO_MENTIONS)
+                if self._may_notify(message.author.id, channel_id):
+                    await message.reply(message_text(problem), allowed_mentions=NO_MENTIONS)
                 return
+            self._channel_replies.take(channel_id)
             with self._tracked():
                 try:
                     answer = await self._answer(question)
@@ -186,8 +232,9 @@ class QACog(commands.Cog):
                 except discord.HTTPException:
                     view.stop()
                     raise
+                self._remember(view)
         except discord.HTTPException as err:
-            _log.error("could not reply to message %s in channel %s: %s", message.id, message.channel.id, err)
+            _log.error("could not reply to message %s in channel %s: %s", message.id, channel_id, err)
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, or None when it is not addressed to the bot.
@@ -215,6 +262,8 @@ class QACog(commands.Cog):
         limit = self.host.settings.max_question_chars
         if len(question) > limit:
             return f"That question is {len(question):,} characters long; please keep it under {limit:,}."
+        if self._in_flight >= self.limits.max_in_flight:
+            return BUSY  # checked before the cooldown, which a question not answered must not start
         now = self._clock()
         bucket = self._cooldowns.get_bucket(user_id, now) if self._cooldowns.valid else None
         retry_after = bucket.update_rate_limit(now) if bucket is not None else None
@@ -228,7 +277,7 @@ class QACog(commands.Cog):
             raise Restarting
         # One reference for the whole question: a hot reload swaps `host.service`, never this object.
         service = self.host.service
-        work = asyncio.ensure_future(asyncio.to_thread(service.answer, question, MAX_PASSAGES))
+        work = asyncio.ensure_future(self._in_thread(service, question))
         abandon = asyncio.ensure_future(self._abandon.wait())
         try:
             await asyncio.wait({work, abandon}, return_when=asyncio.FIRST_COMPLETED)
@@ -239,6 +288,61 @@ class QACog(commands.Cog):
         # The thread cannot be stopped; it finishes on its own and its result is dropped.
         work.add_done_callback(lambda task: task.cancelled() or task.exception())
         raise Restarting
+
+    async def _in_thread(self, service: Answerer, question: str) -> Answer:
+        # A few threads at most: each one that runs takes the GIL from the event loop for a while.
+        async with self._answer_threads:
+            return await asyncio.to_thread(service.answer, question, MAX_PASSAGES)
+
+    async def _acknowledge(self, interaction: discord.Interaction, response: Awaitable[object]) -> bool:
+        """Send the first response to an interaction; False (logged in one line) when Discord refused it."""
+        try:
+            await response
+        except discord.NotFound as err:  # 10062 Unknown interaction: the 3 s deadline passed
+            _log.warning("interaction %s expired before it was acknowledged: %s", interaction.id, err)
+            return False
+        except discord.HTTPException as err:
+            _log.error("could not acknowledge interaction %s: %s", interaction.id, err)
+            return False
+        return True
+
+    async def _follow_up(self, interaction: discord.Interaction, line: str) -> None:
+        """A private one-line followup; if Discord refuses it, the deferred reply says so instead."""
+        try:
+            await interaction.followup.send(line, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as err:
+            _log.error("could not send a reply to interaction %s: %s", interaction.id, err)
+            await self._replace_thinking(interaction)
+
+    async def _replace_thinking(self, interaction: discord.Interaction) -> None:
+        """Turn the deferred "thinking..." into a short error, so the user is not left waiting forever."""
+        try:
+            await interaction.edit_original_response(
+                content=NOT_DELIVERED, embed=None, view=None, allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as err:  # the token expired too: nothing more can be said
+            _log.debug("could not edit the response of interaction %s: %s", interaction.id, err)
+
+    def _may_notify(self, user_id: int, channel_id: int) -> bool:
+        """Whether a refusal may be posted: one per user and one per channel per window, within budget."""
+        if not (self._user_notices.available(user_id) and self._channel_notices.available(channel_id)):
+            _log.debug("refusal to user %s in channel %s not sent: notice budget spent", user_id, channel_id)
+            return False
+        self._user_notices.take(user_id)
+        self._channel_notices.take(channel_id)
+        self._channel_replies.take(channel_id)
+        return True
+
+    def _remember(self, view: AnswerView) -> None:
+        """Track a sent answer's buttons, so clicks on buttons this process does not know get a reply."""
+        if view.message is None:
+            return
+        self._live_views[view.message.id] = view
+        while self._live_views:
+            oldest = next(iter(self._live_views.values()))
+            if not oldest.is_finished():
+                break
+            self._live_views.popitem(last=False)
 
     def _explain(self, error: BaseException, question: str | None) -> str:
         """One friendly line for the user; anything unexpected is logged with its traceback."""
