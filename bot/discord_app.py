@@ -9,9 +9,11 @@ import hashlib
 import json
 import logging
 import random
+import re
 import signal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import aiohttp
 import discord
 import yarl
 from discord import gateway, http
@@ -21,6 +23,7 @@ from index.errors import ArticleQAError
 from index.models import IndexStats
 
 from .config import Settings
+from .hardening import disable_core_dumps, quiet_discord_loggers, write_private
 
 if TYPE_CHECKING:
     from index.answer import Answerer
@@ -43,6 +46,9 @@ FATAL_CLOSE_CODES = {
     4014: "Discord refused intents this bot was not granted (disallowed intents)",
 }
 COMMANDS_MARKER = "discord-commands.json"  # in the index dir: what was last synced, to skip needless syncs
+# A bot token is three base64url parts joined by dots (user id, timestamp, signature).
+BOT_TOKEN_SHAPE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
+UNREACHABLE = "cannot reach the Discord API: check the network or ARTICLE_QA_DISCORD_API_BASE"
 
 
 class ServiceLoader(Protocol):
@@ -154,8 +160,7 @@ class QABot(commands.AutoShardedBot):
         _log.info("synced %d slash command(s) (%s)", len(commands_), target)
         synced[target] = digest
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(json.dumps(synced), encoding="utf-8")
+            write_private(marker, json.dumps(synced))
         except OSError as err:
             _log.warning("could not record the command sync in %s: %s", marker, err)
 
@@ -265,11 +270,20 @@ def run_discord(settings: Settings, *, sync: bool = False) -> int:
     Raises:
         ArticleQAError: the index cannot be built or loaded (the CLI reports it like `ask` does).
     """
+    disable_core_dumps()  # first: the token is read just below
+    quiet_discord_loggers()
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         _log.error(
             "no Discord bot token: set ARTICLE_QA_DISCORD_TOKEN (or DISCORD_TOKEN) in the environment "
             "or in .env; see 'Run it on Discord' in the README"
+        )
+        return EXIT_USAGE
+    if not BOT_TOKEN_SHAPE.fullmatch(token):
+        _log.error(
+            "ARTICLE_QA_DISCORD_TOKEN is not a bot token (three parts separated by dots%s); copy it again "
+            "from the Bot page of https://discord.com/developers/applications",
+            ", without a 'Bot ' prefix" if token.lower().startswith("bot ") else "",
         )
         return EXIT_USAGE
     if settings.discord_shard_ids is not None and settings.discord_shard_count is None:
@@ -298,7 +312,7 @@ async def _supervise(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
             loop.add_signal_handler(signum, stop.set)
-    failures = 0
+    failures = unreachable = 0
     while True:
         bot = QABot(settings, service, loader=loader, force_sync=sync)
         started = loop.time()
@@ -317,7 +331,8 @@ async def _supervise(
         else:
             failures = 1 if loop.time() - started > HEALTHY_RUN_SECONDS else failures + 1
             delay = restart_delay(failures)
-            _log.error("the bot stopped (%s); restarting in %.0f s", _describe(error), delay, exc_info=error)
+            unreachable = unreachable + 1 if _is_unreachable(error) else 0
+            _log_crash(error, delay, unreachable)
         sync = False
         try:
             await asyncio.wait_for(stop.wait(), delay)
@@ -357,6 +372,21 @@ def _fatal_message(error: BaseException) -> str | None:
     if isinstance(error, discord.PrivilegedIntentsRequired):
         return FATAL_CLOSE_CODES[4014]
     return None
+
+
+def _is_unreachable(error: BaseException) -> bool:
+    """A network failure on the way to Discord (refused, unresolvable, timed out), not a bug of ours."""
+    return isinstance(error, aiohttp.ClientConnectionError | OSError | TimeoutError)
+
+
+def _log_crash(error: BaseException, delay: float, unreachable: int) -> None:
+    """One line per restart when Discord is out of reach (the traceback at DEBUG only); bugs in full."""
+    if not unreachable:
+        _log.error("the bot stopped (%s); restarting in %.0f s", _describe(error), delay, exc_info=error)
+        return
+    what = UNREACHABLE if unreachable == 1 else f"still {UNREACHABLE.split(':')[0]} (try {unreachable})"
+    _log.error("%s (%s); restarting in %.0f s", what, _describe(error), delay)
+    _log.debug("the connection failure in full", exc_info=error)
 
 
 def _describe(error: BaseException) -> str:

@@ -456,7 +456,7 @@ def test_a_missing_token_is_one_line_and_exit_2(caplog: pytest.LogCaptureFixture
 def test_bad_discord_settings_are_one_line_and_exit_2(
     update: dict[str, Any], complaint: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    settings = Settings(_env_file=None, index_dir=tmp_path / "index", discord_token="t", **update)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index", discord_token="MTIz.abc.def", **update)  # type: ignore[call-arg]
     assert run_discord(settings) == 2
     assert complaint in caplog.text and "Traceback" not in caplog.text
 

@@ -35,8 +35,13 @@ def assert_cites_the_seed_answer(reply: Reply) -> None:
 async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
     async with (
         FakeDiscord(token=TOKEN) as fake,
-        start_bot(fake, tmp_path, TOKEN, stop_timeout=15, settings=DEBUG),
+        start_bot(fake, tmp_path, TOKEN, stop_timeout=15, settings=DEBUG) as bot,
     ):
+        # The token in memory never reaches a core file.
+        limits = Path(f"/proc/{bot.pid}/limits")
+        if limits.exists():
+            core = next(line for line in limits.read_text().splitlines() if line.startswith("Max core"))
+            assert core.split()[4:6] == ["0", "0"], core
         synced = {command["name"]: command for command in fake.commands[fake.guild_id]}
         assert set(synced) == {"ask", "about", "reload"}
         assert [(o["name"], bool(o["description"])) for o in synced["ask"]["options"]] == [
@@ -92,6 +97,29 @@ async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
     assert "could not send the answer" in log  # the 403
     assert TOKEN not in log
     assert "Traceback" not in log
+    # At DEBUG too: no interaction token (valid 15 minutes), no asker's id, no question in discord.py's logs.
+    assert "interaction-token-" not in log
+    assert fake.user["id"] not in log
+    assert QUESTION not in log
+    marker = tmp_path / "index" / "discord-commands.json"
+    assert marker.stat().st_mode & 0o777 == 0o600
+
+
+async def test_buttons_of_answers_sent_before_a_restart_say_the_answer_expired(tmp_path: Path) -> None:
+    async with FakeDiscord(token=TOKEN) as fake:
+        async with start_bot(fake, tmp_path, TOKEN, stop_timeout=15):
+            reply = await fake.wait_for_reply(await fake.send_interaction("ask", question=QUESTION))
+            mention = await fake.send_message(f"{fake.bot_mention} {QUESTION}")
+            mention_reply = await fake.wait_for_reply(mention)
+        async with start_bot(fake, tmp_path, TOKEN, stop_timeout=15):
+            for old in (reply, mention_reply):
+                click = await fake.click(old, "Sources")
+                expired = await fake.wait_for_reply(click)
+                assert expired.kind == "callback" and expired.payload["flags"] & 64  # private
+                assert "expired" in expired.text() and "ask again" in expired.text()
+            fresh = await fake.wait_for_reply(await fake.send_interaction("ask", question=QUESTION))
+            sources = await fake.wait_for_reply(await fake.click(fresh, "Sources"))
+            assert all(title in sources.text() for title in SEED_TITLES)
 
 
 async def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from pydantic import ValidationError
 
 from bot.cogs.qa import QACog
 from bot.config import Settings
+from bot.discord_app import UNREACHABLE, _log_crash, run_discord
+from bot.hardening import quiet_discord_loggers, write_private
 from index.models import Answer, IndexStats, Passage, Source
 
 REPO = Path(__file__).resolve().parent.parent
@@ -235,7 +237,7 @@ async def run_bot(tmp_path: Path, fake_or_base: FakeDiscord | str, level: str, s
 async def test_the_running_bot_logs_neither_token_nor_questions(tmp_path: Path) -> None:
     async with FakeDiscord(token=TOKEN) as fake:
         info = await run_bot(tmp_path, fake, "INFO", 30)
-    assert "logging in" in info  # the log was written
+    assert "connected to Gateway" in info  # the log was written
     assert TOKEN not in info and "zanzibar" not in info
     async with FakeDiscord(token=TOKEN) as fake:
         debug = await run_bot(tmp_path, fake, "DEBUG", 30)
@@ -247,5 +249,91 @@ async def test_a_crashing_connection_does_not_print_the_token(tmp_path: Path) ->
     # Nothing listens on port 9 (discard) of 127.0.0.1 here: logging in fails, and the bot restarts.
     log = await run_bot(tmp_path, "http://127.0.0.1:9/api/v10", "DEBUG", 30)
     assert "restarting in" in log, log[-2000:]
-    assert "Traceback" in log  # the crash is logged in full...
+    assert "Traceback" in log  # the crash is logged in full at DEBUG...
     assert TOKEN not in log  # ...without the token
+
+
+@pytest.mark.slow
+async def test_an_unreachable_discord_is_one_clear_line_per_try(tmp_path: Path) -> None:
+    log = await run_bot(tmp_path, "http://127.0.0.1:9/api/v10", "INFO", 30)
+    assert "Traceback" not in log and TOKEN not in log
+    errors = [line for line in log.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1, log
+    assert errors[0].startswith(f"ERROR: {UNREACHABLE} (ClientConnectorError: "), errors[0]
+    assert errors[0].endswith(" s"), errors[0]  # ... restarting in 5 s
+
+
+def test_later_tries_say_still_unreachable(caplog: pytest.LogCaptureFixture) -> None:
+    error = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 9)")
+    with caplog.at_level(logging.INFO):
+        _log_crash(error, 10.0, 1)
+        _log_crash(error, 20.0, 2)
+        _log_crash(RuntimeError("a bug"), 5.0, 0)
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0].startswith(UNREACHABLE) and messages[0].endswith("restarting in 10 s")
+    assert messages[1].startswith("still cannot reach the Discord API (try 2)")
+    assert [r.exc_info is not None for r in caplog.records] == [False, False, True]  # a bug in full
+
+
+# ---------------------------------------------------------------- the process and its files
+
+
+@pytest.mark.parametrize("token", ["not-a-bot-token", "Bot abc.def.ghi", "abc.def", "abc..def"])
+def test_a_token_of_the_wrong_shape_is_refused_before_connecting(
+    token: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index", discord_token=token)  # type: ignore[call-arg]
+    with caplog.at_level(logging.DEBUG):
+        assert run_discord(settings) == 2
+    assert [record.levelname for record in caplog.records if record.levelno >= logging.INFO] == ["ERROR"]
+    assert "is not a bot token" in caplog.text and token not in caplog.text
+    assert ("'Bot ' prefix" in caplog.text) == token.startswith("Bot ")
+    assert not (tmp_path / "index").exists()  # refused before building or connecting
+
+
+def test_core_dumps_are_disabled_in_the_bot_process() -> None:
+    probe = (
+        "import ctypes, resource; from bot.hardening import disable_core_dumps; disable_core_dumps(); "
+        "print(resource.getrlimit(resource.RLIMIT_CORE), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"
+    )  # prctl 3 is PR_GET_DUMPABLE
+    result = subprocess.run([sys.executable, "-c", probe], env=clean_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["(0,", "0)", "0"]
+
+
+def test_discord_loggers_stay_at_info_when_the_app_logs_debug(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        quiet_discord_loggers()
+        try:
+            logging.getLogger("discord.gateway").debug("For Shard ID 0: WebSocket Event: interaction-token-1")
+            logging.getLogger("discord.webhook.async_").debug("POST interaction-token-1 has returned 200")
+            logging.getLogger("discord.http").debug("POST interactions/1/interaction-token-1/callback")
+            logging.getLogger("bot.cogs.qa").debug("the app's own debug lines still show")
+        finally:
+            for name in (
+                "discord.gateway",
+                "discord.http",
+                "discord.webhook",
+                "discord.state",
+                "discord.client",
+            ):
+                logging.getLogger(name).setLevel(logging.NOTSET)
+    assert "interaction-token-1" not in caplog.text
+    assert "the app's own debug lines still show" in caplog.text
+
+
+def test_the_command_sync_marker_is_private(tmp_path: Path) -> None:
+    marker = tmp_path / "index" / "discord-commands.json"
+    marker.parent.mkdir()
+    marker.write_text("{}", encoding="utf-8")
+    marker.chmod(0o644)  # as an older version left it
+    old_umask = os.umask(0o022)
+    try:
+        write_private(marker, '{"global": "abc"}')
+        write_private(tmp_path / "fresh" / "discord-commands.json", "{}")
+    finally:
+        os.umask(old_umask)
+    assert marker.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "fresh" / "discord-commands.json").stat().st_mode & 0o777 == 0o600
+    assert marker.read_text(encoding="utf-8") == '{"global": "abc"}'
+    assert sorted(p.name for p in marker.parent.iterdir()) == ["discord-commands.json"]
