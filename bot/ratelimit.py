@@ -20,15 +20,16 @@ class ReplyLimits:
         notice_seconds: at most one refusal notice (usage, too long, cooldown, busy) per user, and one per
             channel, in this many seconds; the rest of a burst gets no reply.
         channel_replies: replies to mentions per channel in `channel_seconds`. Discord lets a bot post 5
-            messages per 5 s in a channel and queues the rest, so a flood would delay everyone's answers.
+            messages per 5 s in a channel and makes the rest wait, so a flood would delay everyone's
+            answers there; 10 per 10 s keeps that rate and lets no admitted reply wait more than ~5 s.
         channel_seconds: the window of `channel_replies`.
     """
 
     max_in_flight: int = 100
     answer_threads: int = 2
     notice_seconds: float = 5.0
-    channel_replies: int = 4
-    channel_seconds: float = 5.0
+    channel_replies: int = 10
+    channel_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if self.max_in_flight < 1 or self.answer_threads < 1 or self.channel_replies < 1:
