@@ -24,6 +24,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -96,6 +97,8 @@ class Interaction:
     payload: JSON
     acks: list[int] = field(default_factory=list)  # callback types received: 5 = deferred, 4 = message
     original: JSON | None = None  # the response message (a deferred one starts as "thinking...")
+    sent_at: float = 0.0  # time.monotonic() when the fake dispatched it
+    ack_delays: list[float] = field(default_factory=list)  # seconds from dispatch to each callback
 
 
 @dataclass
@@ -223,12 +226,15 @@ class FakeDiscord:
         dm = reply.message.get("channel_id") == str(self.dm_channel_id)
         return await self._interact(3, data, user=user, dm=dm, message=reply.message)
 
-    async def send_message(self, content: str, *, user: JSON | None = None, dm: bool = False) -> JSON:
-        """Dispatch MESSAGE_CREATE from a user, in the guild channel or in a DM."""
+    async def send_message(
+        self, content: str, *, user: JSON | None = None, dm: bool = False, channel_id: int | None = None
+    ) -> JSON:
+        """Dispatch MESSAGE_CREATE from a user, in the guild channel (or `channel_id`) or in a DM."""
         author = user or self.user
         mentioned = [self.bot_user] if self.bot_mention in content or f"<@!{self.bot_id}>" in content else []
+        channel = channel_id or (self.dm_channel_id if dm else self.channel_id)
         message: JSON = {
-            **self._message_base(self.dm_channel_id if dm else self.channel_id),
+            **self._message_base(channel),
             "author": author,
             "content": content,
             "mentions": mentioned,
@@ -270,6 +276,10 @@ class FakeDiscord:
         """Close a shard's websocket with `code`; discord.py resumes after 4000 (unknown error)."""
         session = self._sessions.pop(shard_id)
         await session.ws.close(code=code)
+
+    def new_channel_id(self) -> int:
+        """An id for another text channel of the guild (the bot sees it as a partial channel)."""
+        return self._ids()
 
     # -- REST -----------------------------------------------------------------------------------
 
@@ -396,6 +406,7 @@ class FakeDiscord:
         interaction = self.interactions[token]
         kind = int(body["type"])
         interaction.acks.append(kind)
+        interaction.ack_delays.append(time.monotonic() - interaction.sent_at)
         data = body.get("data") or {}
         result: JSON = {
             "interaction": {
@@ -675,7 +686,7 @@ class FakeDiscord:
             payload["channel_id"] = str(self.channel_id)
         if message is not None:
             payload["message"] = message
-        interaction = Interaction(interaction_id, token, payload)
+        interaction = Interaction(interaction_id, token, payload, sent_at=time.monotonic())
         self.interactions[token] = interaction
         await self._dispatch(self.shard_of(None if dm else self.guild_id), "INTERACTION_CREATE", payload)
         return interaction
