@@ -80,6 +80,18 @@ async def test_questions_during_the_cooldown_get_one_notice(host: FakeHost, cloc
     assert len(host.service.calls) == 1
 
 
+async def test_a_long_cooldown_is_announced_once(host: FakeHost, clock: Clock) -> None:
+    host.settings = host.settings.model_copy(update={"discord_cooldown_seconds": 30})
+    cog = QACog(host, clock=clock)
+    replied = []
+    for _ in range(6):  # a question every 5 s, all within the 30 s cooldown after the first
+        replied += await replies_to(cog, [mention(QUESTION)])
+        clock.now += 5
+    assert len(replied) == 2 and "try again in 25 s" in replied[1].reply.await_args.args[0]
+    clock.now += 5
+    assert len(await replies_to(cog, [mention(QUESTION)])) == 1
+
+
 # -- many users in one channel ------------------------------------------------------------------
 
 

@@ -71,7 +71,9 @@ class QACog(commands.Cog):
         self.host = host
         self._clock = clock
         self.limits = limits = limits or ReplyLimits()
-        self._user_notices = SlidingWindow(1, limits.notice_seconds, clock)
+        # A user in a cooldown hears about it once, not once per message, however long the cooldown.
+        notice_seconds = max(limits.notice_seconds, host.settings.discord_cooldown_seconds)
+        self._user_notices = SlidingWindow(1, notice_seconds, clock)
         self._channel_notices = SlidingWindow(1, limits.notice_seconds, clock)
         self._channel_replies = SlidingWindow(limits.channel_replies, limits.channel_seconds, clock)
         self._answer_threads = asyncio.Semaphore(limits.answer_threads)
