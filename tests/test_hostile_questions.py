@@ -248,7 +248,15 @@ async def test_hostile_questions_through_discord_get_one_clear_reply_each_and_pi
         questions = list(discord_questions())
         started = time.monotonic()
         interactions = [await fake.send_interaction("ask", question=q) for q in questions]
-        messages = [await fake.send_message(f"{fake.bot_mention} {q}") for q in questions]
+        # From many users in many channels: one user's burst of mentions in one channel gets few replies.
+        messages = [
+            await fake.send_message(
+                f"{fake.bot_mention} {q}",
+                user=fake.make_user(f"hostile-{i}"),
+                channel_id=fake.new_channel_id(),
+            )
+            for i, q in enumerate(questions)
+        ]
         for sent in [*interactions, *messages]:
             check_reply(await fake.wait_for_reply(sent, timeout=30))
         elapsed = time.monotonic() - started
