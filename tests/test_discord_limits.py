@@ -222,6 +222,19 @@ async def test_an_expired_ack_is_one_warning_line(
     assert host.service.calls == [] and interaction.followup.send.await_count == 0
 
 
+async def test_an_expired_ack_of_another_command_is_one_warning_line(
+    host: FakeHost, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    cog = QACog(host, clock=clock)
+    interaction = make_interaction()
+    error = discord.app_commands.CommandInvokeError(MagicMock(), not_found())
+    with caplog.at_level(logging.DEBUG, logger="bot"):
+        await cog.cog_app_command_error(interaction, error)
+    assert [(r.levelname, r.exc_info) for r in caplog.records] == [("WARNING", None)]
+    interaction.response.send_message.assert_not_awaited()
+    interaction.followup.send.assert_not_awaited()
+
+
 async def test_an_answer_discord_refuses_replaces_the_thinking_message(
     host: FakeHost, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -35,7 +35,7 @@ RESTARTING = "The bot is restarting; please ask again in a minute."
 USAGE = "Ask me about the articles, e.g. `/ask question: how long did the talks last`."
 BUSY = "I am answering a lot of questions right now; please ask again in a minute."
 NOT_DELIVERED = "Sorry, Discord did not accept the answer; please ask again in a moment."
-EXPIRED = "This answer has expired (the bot restarted since); please ask again with /ask."
+EXPIRED = "This answer has expired; please ask again with /ask."
 
 
 class Restarting(ArticleQAError):
@@ -169,7 +169,6 @@ class QACog(commands.Cog):
     ) -> None:
         """Anything the commands did not handle themselves: one friendly line, details in the log."""
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        line = self._explain(cause, question=None)
         if isinstance(cause, discord.NotFound) and not interaction.response.is_done():
             _log.warning("interaction %s expired before it was acknowledged: %s", interaction.id, cause)
             return
