@@ -48,7 +48,8 @@ FATAL_CLOSE_CODES = {
 COMMANDS_MARKER = "discord-commands.json"  # in the index dir: what was last synced, to skip needless syncs
 # A bot token is three base64url parts joined by dots (user id, timestamp, signature).
 BOT_TOKEN_SHAPE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
-UNREACHABLE = "cannot reach the Discord API: check the network or ARTICLE_QA_DISCORD_API_BASE"
+UNREACHABLE = "cannot reach the Discord API"
+UNREACHABLE_HINT = "check the network or ARTICLE_QA_DISCORD_API_BASE"
 
 
 class ServiceLoader(Protocol):
@@ -384,7 +385,11 @@ def _log_crash(error: BaseException, delay: float, unreachable: int) -> None:
     if not unreachable:
         _log.error("the bot stopped (%s); restarting in %.0f s", _describe(error), delay, exc_info=error)
         return
-    what = UNREACHABLE if unreachable == 1 else f"still {UNREACHABLE.split(':')[0]} (try {unreachable})"
+    what = (
+        f"{UNREACHABLE}: {UNREACHABLE_HINT}"
+        if unreachable == 1
+        else f"still {UNREACHABLE} (try {unreachable})"
+    )
     _log.error("%s (%s); restarting in %.0f s", what, _describe(error), delay)
     _log.debug("the connection failure in full", exc_info=error)
 
