@@ -388,7 +388,7 @@ def _log_crash(error: BaseException, delay: float, unreachable: int) -> None:
     what = (
         f"{UNREACHABLE}: {UNREACHABLE_HINT}"
         if unreachable == 1
-        else f"still {UNREACHABLE} (try {unreachable})"
+        else f"still {UNREACHABLE} after {unreachable} tries"
     )
     _log.error("%s (%s); restarting in %.0f s", what, _describe(error), delay)
     _log.debug("the connection failure in full", exc_info=error)

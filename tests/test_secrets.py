@@ -275,7 +275,7 @@ def test_later_tries_say_still_unreachable(caplog: pytest.LogCaptureFixture) -> 
     messages = [record.getMessage() for record in caplog.records]
     assert messages[0].startswith("cannot reach the Discord API: check the network")
     assert messages[0].endswith("restarting in 10 s")
-    assert messages[1].startswith("still cannot reach the Discord API (try 2)")
+    assert messages[1].startswith("still cannot reach the Discord API after 2 tries (ConnectionRefusedError")
     assert [r.exc_info is not None for r in caplog.records] == [False, False, True]  # a bug in full
 
 
