@@ -294,8 +294,9 @@ def test_a_burst_beyond_the_bound_is_acknowledged_in_time_and_the_excess_refused
     assert not burst.problems, burst.problems[:10]
     assert len(burst.ack_delays) == BURST
     assert max(burst.ack_delays) < ACK_DEADLINE_SECONDS, load.summary()
-    # At least the bound is answered (more, as answers finish during the burst), and the rest refused.
-    assert IN_FLIGHT <= BURST - burst.refused < BURST, load.summary()
+    # At least the bound is answered (more when answers finish during the burst); every other question
+    # got the private "busy" refusal (checked in wave()), and test_discord_limits pins when exactly.
+    assert BURST - burst.refused >= IN_FLIGHT, load.summary()
 
 
 def test_no_step_blocks_the_event_loop_for_100_ms_of_cpu(load: LoadRun) -> None:

@@ -63,7 +63,8 @@ class QAHost(Protocol):
 
 
 class QACog(commands.Cog):
-    """Answers questions from the host's current service, with a per-user cooldown and a clean drain."""
+    """Answers questions from the host's current service within `ReplyLimits`, with a per-user cooldown
+    and a clean drain."""
 
     def __init__(
         self, host: QAHost, *, clock: Callable[[], float] = time.monotonic, limits: ReplyLimits | None = None
