@@ -2,44 +2,44 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import re
-import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .dates import parse_date as parse_date  # part of this module's interface
+from .corpusfiles import (
+    CONTROL_CHARS,
+    Listing,
+    SkipFile,
+    corpus_root,
+    decode,
+    list_corpus,
+    open_file,
+    read_bytes,
+)
+from .corpusfiles import MAX_FILE_BYTES as MAX_FILE_BYTES  # re-exported: part of this module's interface
+from .corpusfiles import SUFFIXES as SUFFIXES
+from .corpusfiles import corpus_files as corpus_files
+from .corpusfiles import corpus_fingerprint as corpus_fingerprint
+from .corpusfiles import decode_bytes as decode_bytes
+from .dates import parse_date as parse_date
 from .dates import read_date
-from .errors import CorpusError, EmptyCorpusError
+from .errors import EmptyCorpusError
 from .htmltext import parse_html
 from .metadata import clean_label, clean_url
 from .models import Article
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
-# Documents, images and archives that hold no plain-text article: skipped as "unsupported file type",
-# even when a one-file corpus names one (other file names given on their own are read as text).
-NOT_ARTICLE_SUFFIXES = frozenset(
-    {".pdf", ".doc", ".docx", ".odt", ".rtf", ".epub", ".mobi", ".pages", ".xls", ".xlsx", ".ppt", ".pptx"}
-    | {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg", ".heic", ".avif"}
-    | {".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar"}
-)
-MAX_FILE_BYTES = 64 * 1024 * 1024  # one article file; .jsonl files are streamed and may be larger
 MAX_JSONL_LINE_BYTES = 16 * 1024 * 1024
 # Bad lines of one .jsonl file logged one by one; the rest are counted in one summary warning.
 MAX_LINE_WARNINGS = 3
-# C0/C1 control characters other than tab, newlines and form feed: never article text, and ESC or CSI
-# (also reachable through JSON "\\u001b" escapes and HTML character references) would let an article drive
-# the terminal that prints it.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# The reason a file or record is skipped (raised by the readers and parsers below).
+_Skip = SkipFile
 # A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -111,97 +111,6 @@ class Corpus:
         return sum(item.count for item in self.skipped)
 
 
-class _Skip(Exception):
-    """Internal: this file cannot be used, for the reason given."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Listing:
-    """What a walk of the corpus found: article files, files of other types, and unreadable folders."""
-
-    articles: list[Path]
-    others: list[Path]
-    unreadable: list[tuple[str, str]]  # (folder, reason)
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    """Every article file under `corpus` (a folder, searched recursively, or a single file), sorted."""
-    return _list_corpus(corpus).articles
-
-
-def _list_corpus(corpus: Path) -> _Listing:
-    if not corpus.exists():
-        raise CorpusError(f"corpus not found: {corpus} (pass --corpus PATH or set ARTICLE_QA_CORPUS)")
-    if corpus.is_file():
-        # The user named this file: read it whatever its name, unless it is known not to be text.
-        if corpus.suffix.lower() in NOT_ARTICLE_SUFFIXES:
-            return _Listing([], [corpus], [])
-        return _Listing([corpus], [], [])
-    if not corpus.is_dir():
-        raise CorpusError(f"corpus is neither a folder nor a file: {corpus}")
-    listing = _Listing([], [], [])
-
-    def unreadable(err: OSError) -> None:
-        listing.unreadable.append((str(err.filename), f"cannot read the folder ({err.strerror or err})"))
-
-    # os.walk does not follow symlinked folders, so a symlink loop cannot trap it.
-    for root, dirs, files in os.walk(corpus, onerror=unreadable):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):  # hidden files (.DS_Store, .env) are not the corpus's
-                path = Path(root, name)
-                (listing.articles if path.suffix.lower() in SUFFIXES else listing.others).append(path)
-    return listing
-
-
-def corpus_fingerprint(corpus: Path) -> str:
-    """A hash of every article file's path, size and modification time: changes when the corpus does."""
-    digest = hashlib.sha256()
-    root = _root(corpus)
-    for path in corpus_files(corpus):
-        # surrogateescape: a file name that is not UTF-8 still hashes as its own bytes.
-        name = path.relative_to(corpus).as_posix() if corpus.is_dir() else path.name
-        try:
-            _target(path, root)
-            info = path.stat()
-        except _Skip:
-            # A link the build will skip: hash where it points, never what it points to (a link to a file
-            # that changes all the time, such as /proc/self/status, would make the index stale forever).
-            digest.update(f"{name}\0link\0{_readlink(path)}\n".encode("utf-8", "surrogateescape"))
-            continue
-        except OSError:
-            continue
-        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
-def _root(corpus: Path) -> Path | None:
-    """The real path that every file of a corpus folder must stay inside; None for a one-file corpus."""
-    return Path(os.path.realpath(corpus)) if corpus.is_dir() else None
-
-
-def _target(path: Path, root: Path | None) -> Path:
-    """The real path of `path`, which must lie inside `root` and outside hidden folders (or it is skipped).
-
-    A one-file corpus (`root` None) is read wherever it points: the user named that file.
-    """
-    if root is None:
-        return path
-    target = Path(os.path.realpath(path))
-    if not target.is_relative_to(root):
-        raise _Skip("symbolic link to a file outside the corpus")
-    if any(part.startswith(".") for part in target.relative_to(root).parts):
-        raise _Skip("symbolic link to a hidden file")
-    return target
-
-
-def _readlink(path: Path) -> str:
-    try:
-        return os.readlink(path)
-    except OSError:
-        return ""
-
-
 def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None) -> Corpus:
     """Read, parse and clean every article of `corpus`; every file or record skipped gets a warning.
 
@@ -209,8 +118,8 @@ def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None
         CorpusError: the corpus path does not exist.
         EmptyCorpusError: no file held a usable article.
     """
-    listing = _list_corpus(corpus)
-    files, root = listing.articles, _root(corpus)
+    listing = list_corpus(corpus)
+    files, root = listing.articles, corpus_root(corpus)
     articles: list[Article] = []
     skipped = _skip_unlisted(listing, corpus)
     for done, path in enumerate(files, 1):
@@ -229,12 +138,13 @@ def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None
             f"{len(files)} file(s), none with a usable article"
             if files
             else "no .txt/.md/.html/.json/.jsonl file"
+            + (f" ({len(listing.others)} file(s) of other types)" if listing.others else "")
         )
         raise EmptyCorpusError(f"corpus {corpus} has {what}: add articles and try again")
     return Corpus(usable, tuple(skipped))
 
 
-def _skip_unlisted(listing: _Listing, corpus: Path) -> list[SkippedFile]:
+def _skip_unlisted(listing: Listing, corpus: Path) -> list[SkippedFile]:
     """Warn about, and list as skipped, the files of unsupported types and the unreadable folders."""
     skipped: list[SkippedFile] = []
     for path in listing.others:
@@ -282,7 +192,7 @@ def _relative(path: Path, corpus: Path) -> str:
 def _safe_text(text: str) -> str:
     """`text` without control characters, and lone surrogates (from file names that are not UTF-8 or
     JSON "\\ud800" escapes) as U+FFFD, so that it can be encoded, stored and shown."""
-    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
+    return CONTROL_CHARS.sub("", _SURROGATE.sub("\ufffd", text))
 
 
 def _read_file(path: Path, root: Path | None, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
@@ -290,7 +200,7 @@ def _read_file(path: Path, root: Path | None, rel: str, skipped: list[SkippedFil
     if suffix == ".jsonl":
         yield from _read_jsonl(path, root, rel, skipped)
         return
-    text = decode_bytes(_read_bytes(path, root), rel)
+    text = decode_bytes(read_bytes(path, root), rel)
     if not text.strip():
         raise _Skip("empty file")
     if suffix in (".html", ".htm"):
@@ -299,77 +209,6 @@ def _read_file(path: Path, root: Path | None, rel: str, skipped: list[SkippedFil
         yield from _json_articles(text, rel, skipped)
     else:
         yield _text_article(text, rel, markdown=suffix in (".md", ".markdown"))
-
-
-def _read_bytes(path: Path, root: Path | None) -> bytes:
-    with _open_file(path, root) as handle:
-        try:
-            # read(n) reserves n bytes up front: ask for the file's size (plus one, to see it grow).
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(min(size, MAX_FILE_BYTES) + 1)
-            if len(data) > size:  # it grew since stat: read on, up to the limit
-                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
-        except OSError as err:
-            raise _Skip(f"cannot read ({err.strerror or err})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise _Skip(f"file too large (it grew past {MAX_FILE_BYTES // (1024 * 1024)} MiB while read)")
-    return data
-
-
-def _open_file(path: Path, root: Path | None, limit: int | None = MAX_FILE_BYTES) -> BinaryIO:
-    """Open a regular file of at most `limit` bytes inside `root` (see `_target`) for reading, or skip it."""
-    target = _target(path, root)
-    # The target is checked, then opened: O_NOFOLLOW refuses it if it was swapped for a link in between.
-    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (_NOFOLLOW if root is not None else 0)
-    try:
-        fd = os.open(target, flags)
-    except OSError as err:
-        raise _Skip(f"cannot read ({err.strerror or err})") from None
-    try:
-        info = os.fstat(fd)
-        # A FIFO would block the build forever, and a device such as /dev/zero never ends.
-        if not stat.S_ISREG(info.st_mode):
-            raise _Skip("not a regular file")
-        if limit is not None and info.st_size > limit:
-            mib = 1024 * 1024
-            raise _Skip(f"file too large ({info.st_size // mib} MiB; the limit is {limit // mib} MiB)")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def decode_bytes(data: bytes, rel: str) -> str:
-    """Decode file bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252 with a warning."""
-    text, legacy = _decode(data)
-    if legacy:
-        log.warning("%s is not UTF-8; read it as Windows-1252", rel)
-    return text
-
-
-def _decode(data: bytes) -> tuple[str, bool]:
-    """The text of `data`, and whether it was read as Windows-1252."""
-    legacy = False
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise _Skip("invalid UTF-16 text") from None
-    elif b"\x00" in data:
-        raise _Skip("binary file (contains NUL bytes)")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                raise _Skip("not UTF-8 text and not Windows-1252 text") from None
-            legacy = True
-    if len(_CONTROL.findall(text, 0, 8192)) > 0.05 * min(len(text), 8192):
-        raise _Skip("binary file (control characters)")
-    return text, legacy
 
 
 def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
@@ -494,10 +333,10 @@ def _json_articles(text: str, rel: str, skipped: list[SkippedFile]) -> Iterator[
 def _read_jsonl(path: Path, root: Path | None, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
     records = _Records(rel, "line")
     legacy_lines = 0
-    with _open_file(path, root, limit=None) as handle:
+    with open_file(path, root, limit=None) as handle:
         for number, raw in _numbered_lines(handle, records):
             try:
-                line, legacy = _decode(raw)
+                line, legacy = decode(raw)
                 try:
                     record = json.loads(line)
                 except (json.JSONDecodeError, RecursionError) as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -363,3 +364,20 @@ def test_an_ambiguous_date_from_a_french_publisher_is_left_unknown_with_a_warnin
     assert warnings_of(caplog) == [
         "havre.txt: date '12/03/2024' is ambiguous (day and month could be either way round); left unknown"
     ]
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root reads folders whatever their mode (tests run as root here)"
+)
+def test_an_unreadable_folder_is_named_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    corpus = write_corpus(tmp_path)
+    (corpus / "embargoed").mkdir()
+    (corpus / "embargoed" / "budget.txt").write_text(HARBOUR, encoding="utf-8")
+    (corpus / "embargoed").chmod(0)
+    try:
+        with caplog.at_level(logging.WARNING):
+            loaded = load_corpus(corpus)
+    finally:
+        (corpus / "embargoed").chmod(0o755)
+    assert warnings_of(caplog) == ["skipped embargoed: cannot read the folder (Permission denied)"]
+    assert loaded.skipped_count == 1
