@@ -88,8 +88,10 @@ def corpus_fingerprint(corpus: Path) -> str:
         # surrogateescape: a file name that is not UTF-8 still hashes as its own bytes.
         name = path.relative_to(corpus).as_posix() if corpus.is_dir() else path.name
         try:
-            _target(path, root)
-            info = path.stat()
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                _target(path, root)
+                info = path.stat()
         except SkipFile:
             # A link the build will skip: hash where it points, never what it points to (a link to a file
             # that changes all the time, such as /proc/self/status, would make the index stale forever).
