@@ -40,6 +40,8 @@ MAX_JSONL_LINE_BYTES = 16 * 1024 * 1024
 MAX_LINE_WARNINGS = 3
 # The reason a file or record is skipped (raised by the readers and parsers below).
 _Skip = SkipFile
+# Tabs and line breaks are text in an article, but a file name holding one would split a warning in two.
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0c\x85\u2028\u2029]")
 # A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -152,7 +154,7 @@ def _skip_unlisted(listing: Listing, corpus: Path) -> list[SkippedFile]:
         skipped.append(
             SkippedFile(
                 _relative(path, corpus),
-                f"unsupported file type ({suffix})" if suffix else "no file extension",
+                f"unsupported file type ({suffix or 'no extension'})",
             )
         )
     for folder, reason in listing.unreadable:
@@ -185,8 +187,9 @@ def _drop_emptied(articles: list[Article], skipped: list[SkippedFile]) -> tuple[
 
 
 def _relative(path: Path, corpus: Path) -> str:
-    """The file's name relative to the corpus, made safe to store and print (see `_safe_text`)."""
-    return _safe_text(path.name if corpus.is_file() else path.relative_to(corpus).as_posix())
+    """The file's name relative to the corpus, made safe to store and print on one line (see `_safe_text`)."""
+    name = path.name if corpus.is_file() else path.relative_to(corpus).as_posix()
+    return _LINE_BREAKS.sub(" ", _safe_text(name))
 
 
 def _safe_text(text: str) -> str:

@@ -381,3 +381,19 @@ def test_an_unreadable_folder_is_named_once(tmp_path: Path, caplog: pytest.LogCa
         (corpus / "embargoed").chmod(0o755)
     assert warnings_of(caplog) == ["skipped embargoed: cannot read the folder (Permission denied)"]
     assert loaded.skipped_count == 1
+
+
+def test_a_file_name_with_line_breaks_cannot_forge_a_log_line(
+    write_files: WriteFiles, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = write_files(
+        {
+            "harbour.txt": HARBOUR,
+            "minutes\nWARNING: token leaked.pdf": b"%PDF-1.4\n",
+            "notes\r\nINFO: ok\tx.txt": "Council notes\n\nThe council approved the ferry budget on Monday.\n",
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        loaded = load_corpus(corpus)
+    assert warnings_of(caplog) == ["skipped minutes WARNING: token leaked.pdf: unsupported file type (.pdf)"]
+    assert sorted(a.path or "" for a in loaded.articles) == ["harbour.txt", "notes  INFO: ok x.txt"]
