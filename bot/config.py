@@ -68,7 +68,8 @@ def settings_error_message(error: Exception) -> str:
         problems = [f"{_env_file()} is not UTF-8 text"]
     else:
         problems = [_settings_error_problem(error)]
-    return f"invalid settings: {'; '.join(problems)}; fix them in the environment or {_env_file()}"
+    them = "it" if len(problems) == 1 else "them"
+    return f"invalid settings: {'; '.join(problems)}; fix {them} in the environment or {_env_file()}"
 
 
 def _problem(details: Any) -> str:
@@ -84,7 +85,7 @@ def _problem(details: Any) -> str:
 
 
 def _settings_error_problem(error: Exception) -> str:
-    """pydantic-settings names the field in quotes when a source value cannot be parsed (older versions)."""
+    """pydantic-settings names the field in quotes when a source value cannot be parsed (some versions)."""
     text = str(error)
     for field in Settings.model_fields:
         if f'"{field}"' in text:

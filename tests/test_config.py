@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from pydantic_settings import SettingsError
 
 from bot.cli import main
 from bot.config import SETTINGS_ERRORS, Settings, settings_error_message, warn_about_env_file
@@ -70,7 +71,7 @@ def test_an_unknown_log_level_is_a_settings_error_naming_the_variable(
 ) -> None:
     assert error_line(monkeypatch, ARTICLE_QA_LOG_LEVEL="LOUD") == (
         "invalid settings: ARTICLE_QA_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR or CRITICAL; "
-        "fix them in the environment or .env"
+        "fix it in the environment or .env"
     )
 
 
@@ -111,6 +112,7 @@ def test_every_wrong_variable_is_named_and_no_value_is_echoed(monkeypatch: pytes
     )
     assert "ARTICLE_QA_TOP_K must be" in line and "ARTICLE_QA_CHUNK_WORDS must be greater" in line
     assert "ARTICLE_QA_LOG_LEVEL must be one of" in line and line.count("; ") == 3
+    assert line.endswith("; fix them in the environment or .env")
     assert "secret-looking-value" not in line and "LOUD" not in line
 
 
@@ -120,7 +122,16 @@ def test_a_dotenv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SETTINGS_ERRORS) as info:
         Settings(_env_file=env)  # type: ignore[call-arg]
     assert settings_error_message(info.value) == (
-        "invalid settings: .env is not UTF-8 text; fix them in the environment or .env"
+        "invalid settings: .env is not UTF-8 text; fix it in the environment or .env"
+    )
+
+
+def test_a_source_that_cannot_be_parsed_names_the_variable_with_an_example() -> None:
+    # What some pydantic-settings versions raise for a list setting that is not JSON.
+    error = SettingsError('error parsing value for field "discord_shard_ids" from source "EnvSettingsSource"')
+    assert settings_error_message(error) == (
+        "invalid settings: ARTICLE_QA_DISCORD_SHARD_IDS cannot be read, "
+        "for example ARTICLE_QA_DISCORD_SHARD_IDS=[0,1]; fix it in the environment or .env"
     )
 
 
