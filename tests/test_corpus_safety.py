@@ -134,36 +134,42 @@ def test_a_link_to_a_file_that_always_changes_does_not_make_the_index_stale(tmp_
 def test_urls_that_are_not_plain_http_links_are_left_out_with_one_warning_each(
     write_files: WriteFiles, caplog: pytest.LogCaptureFixture
 ) -> None:
-    urls = {
-        "newline": "https://herald.example/harbour\n[click](https://evil.example)",
-        "tab": "https://herald.example/harbour\tstrike",
-        "script": "javascript:alert(document.cookie)",
-        "relative": "/news/harbour-strike",
-        "file": "file:///etc/passwd",
-        "rlo": "https://herald.example/\u202egpj.exe",
-        "quote": 'https://herald.example/a"><img src=x>',
-        "good": "https://herald.example/news/harbour-strike?ref=rss#top",
-        "idn": "https://fr.example/actualités/grève-du-port",
+    urls = {  # name: (as given, as kept)
+        "newline": ("https://herald.example/harbour\n[click](https://evil.example)", None),
+        "tab": ("https://herald.example/harbour\tstrike", None),
+        "script": ("javascript:alert(document.cookie)", None),
+        "relative": ("/news/harbour-strike", None),
+        "file": ("file:///etc/passwd", None),
+        "rlo": ("https://herald.example/\u202egpj.exe", None),
+        "user": ("https://herald.example@evil.example/harbour", None),
+        "backslash": ("https://herald.example\\@evil.example/harbour", None),
+        "good": ("https://herald.example/news/harbour-strike?ref=rss#top",) * 2,
+        "idn": ("https://fr.example/actualités/grève-du-port",) * 2,
+        # As Wikinews publishes them: quotes that would end a link in HTML are percent-encoded instead.
+        "quotes": (
+            'https://en.wikinews.org/wiki/Dockers_end_"longest"_strike',
+            "https://en.wikinews.org/wiki/Dockers_end_%22longest%22_strike",
+        ),
+        "markup": ('https://herald.example/a"><img>`', "https://herald.example/a%22%3E%3Cimg%3E%60"),
     }
     records = [
         {
             "id": name,
             "title": f"Harbour strike, report {n}",
-            "url": urls[name],
+            "url": given,
             "text": f"Dock workers met {n} times.",
         }
-        for n, name in enumerate(urls)
+        for n, (name, (given, _)) in enumerate(urls.items())
     ]
     corpus = write_files({"feed.json": json.dumps(records)})
     with caplog.at_level(logging.WARNING):
         loaded = load_corpus(corpus)
-    kept = {a.doc_id: a.url for a in loaded.articles}
-    assert kept == {name: (urls[name] if name in ("good", "idn") else None) for name in urls}
+    assert {a.doc_id: a.url for a in loaded.articles} == {name: kept for name, (_, kept) in urls.items()}
     warnings = warnings_of(caplog)
     assert len(warnings) == 3 + 1  # the first few by name, then one summary line
     assert warnings[0].startswith("feed.json item 0: URL 'https://herald.example/harbour\\n[click]")
     assert all("\n" not in w and "\t" not in w and "\u202e" not in w for w in warnings)
-    assert warnings[-1] == "feed.json: 4 more item(s) with a date or URL left out"
+    assert warnings[-1] == "feed.json: 5 more item(s) with a date or URL left out"
 
 
 def test_a_bad_url_in_a_text_file_header_gets_one_warning(
