@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from index.errors import ArticleQAError, CorpusError, QuestionError
 
-from .config import Settings
+from .config import SETTINGS_ERRORS, Settings, settings_error_message, warn_about_env_file
 from .evaluate import add_eval_parser, run_eval
 from .render import ansi_bold, marker_bold, to_json, to_text
 from .repl import readline_history, run_repl
@@ -83,14 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-    except ValidationError as err:
+    except SETTINGS_ERRORS as err:
         _configure_logging(args, None)
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in err.errors()
-        )
-        log.error("invalid settings (%s); fix the ARTICLE_QA_* variables or .env", problems)
+        log.error("%s", settings_error_message(err))
         return EXIT_USAGE
     _configure_logging(args, settings)
+    warn_about_env_file()
     try:
         return _run(args, settings)
     except (CorpusError, QuestionError) as err:

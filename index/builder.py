@@ -166,7 +166,7 @@ def _build_and_publish(
             corpus_fingerprint=fingerprint,
             articles=len(loaded.articles),
             passages=len(chunks),
-            skipped_files=len(loaded.skipped),
+            skipped_files=loaded.skipped_count,
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),
         )

@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
-import hashlib
 import json
 import logging
-import os
 import re
-import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import CorpusError, EmptyCorpusError
+from .corpusfiles import (
+    CONTROL_CHARS,
+    Listing,
+    SkipFile,
+    corpus_root,
+    decode,
+    list_corpus,
+    open_file,
+    read_bytes,
+)
+from .corpusfiles import MAX_FILE_BYTES as MAX_FILE_BYTES  # re-exported: part of this module's interface
+from .corpusfiles import SUFFIXES as SUFFIXES
+from .corpusfiles import corpus_files as corpus_files
+from .corpusfiles import corpus_fingerprint as corpus_fingerprint
+from .corpusfiles import decode_bytes as decode_bytes
+from .dates import parse_date as parse_date
+from .dates import read_date
+from .errors import EmptyCorpusError
 from .htmltext import parse_html
+from .metadata import clean_label, clean_url
 from .models import Article
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
-MAX_FILE_BYTES = 64 * 1024 * 1024  # one article file; .jsonl files are streamed and may be larger
 MAX_JSONL_LINE_BYTES = 16 * 1024 * 1024
 # Bad lines of one .jsonl file logged one by one; the rest are counted in one summary warning.
 MAX_LINE_WARNINGS = 3
-# C0/C1 control characters other than tab, newlines and form feed: never article text, and ESC or CSI
-# (also reachable through JSON "\\u001b" escapes and HTML character references) would let an article drive
-# the terminal that prints it.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# The reason a file or record is skipped (raised by the readers and parsers below).
+_Skip = SkipFile
+# Tabs and line breaks are text in an article, but a file name holding one would split a warning in two.
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0c\x85\u2028\u2029]")
 # A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -78,15 +89,15 @@ _HEADER_KEYS = {
 _JSON_TEXT_KEYS = ("text", "body", "content")
 _JSON_PUBLISHER_KEYS = ("publisher", "source", "site", "site_name")
 _JSON_DATE_KEYS = ("date", "published", "published_at", "publishedAt", "pub_date")
-_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d", "%m/%d/%Y", "%B %d %Y")
 
 
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
-    """A corpus file (or JSON line) that could not be used, and why."""
+    """A corpus file (or JSON record) that could not be used, and why; `count` > 1 sums up many records."""
 
     path: str
     reason: str
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,165 +107,111 @@ class Corpus:
     articles: tuple[Article, ...]
     skipped: tuple[SkippedFile, ...]
 
-
-class _Skip(Exception):
-    """Internal: this file cannot be used, for the reason given."""
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    """Every article file under `corpus` (a folder, searched recursively, or a single file), sorted."""
-    if not corpus.exists():
-        raise CorpusError(f"corpus not found: {corpus} (pass --corpus PATH or set ARTICLE_QA_CORPUS)")
-    if corpus.is_file():
-        return [corpus]
-    if not corpus.is_dir():
-        raise CorpusError(f"corpus is neither a folder nor a file: {corpus}")
-    found: list[Path] = []
-    # os.walk does not follow symlinked folders, so a symlink loop cannot trap it.
-    for root, dirs, files in os.walk(
-        corpus, onerror=lambda err: log.warning("skipped %s: %s", err.filename, err.strerror)
-    ):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(root, name)
-            if not name.startswith(".") and path.suffix.lower() in SUFFIXES:
-                found.append(path)
-    return found
-
-
-def corpus_fingerprint(corpus: Path) -> str:
-    """A hash of every article file's path, size and modification time: changes when the corpus does."""
-    digest = hashlib.sha256()
-    for path in corpus_files(corpus):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        # surrogateescape: a file name that is not UTF-8 still hashes as its own bytes.
-        name = path.relative_to(corpus).as_posix() if corpus.is_dir() else path.name
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+    @property
+    def skipped_count(self) -> int:
+        """How many files and records were skipped (a summary entry counts every record it stands for)."""
+        return sum(item.count for item in self.skipped)
 
 
 def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None) -> Corpus:
-    """Read, parse and clean every article of `corpus`; unusable files are skipped with a warning.
+    """Read, parse and clean every article of `corpus`; every file or record skipped gets a warning.
 
     Raises:
         CorpusError: the corpus path does not exist.
         EmptyCorpusError: no file held a usable article.
     """
-    files = corpus_files(corpus)
+    listing = list_corpus(corpus)
+    files, root = listing.articles, corpus_root(corpus)
     articles: list[Article] = []
-    skipped: list[SkippedFile] = []
+    skipped = _skip_unlisted(listing, corpus)
     for done, path in enumerate(files, 1):
         rel = _relative(path, corpus)
         try:
-            for item in _read_file(path, rel, skipped):
+            for item in _read_file(path, root, rel, skipped):
                 articles.append(item)
         except _Skip as skip:
             log.warning("skipped %s: %s", rel, skip)
             skipped.append(SkippedFile(rel, str(skip)))
         if progress is not None:
             progress(done, len(files))
-    articles = _unique_ids(_drop_repeated_lines(articles))
-    usable = tuple(article for article in articles if article.text.strip())
+    usable = _drop_emptied(_unique_ids(_drop_repeated_lines(articles)), skipped)
     if not usable:
         what = (
             f"{len(files)} file(s), none with a usable article"
             if files
             else "no .txt/.md/.html/.json/.jsonl file"
+            + (f" ({len(listing.others)} file(s) of other types)" if listing.others else "")
         )
         raise EmptyCorpusError(f"corpus {corpus} has {what}: add articles and try again")
     return Corpus(usable, tuple(skipped))
 
 
+def _skip_unlisted(listing: Listing, corpus: Path) -> list[SkippedFile]:
+    """Warn about, and list as skipped, the files of unsupported types and the unreadable folders."""
+    skipped: list[SkippedFile] = []
+    for path in listing.others:
+        suffix = path.suffix.lower()
+        skipped.append(
+            SkippedFile(
+                _relative(path, corpus),
+                f"unsupported file type ({suffix or 'no extension'})",
+            )
+        )
+    for folder, reason in listing.unreadable:
+        skipped.append(SkippedFile(_safe_text(folder), reason))
+    for item in skipped:
+        log.warning("skipped %s: %s", item.path, item.reason)
+    return skipped
+
+
+def _drop_emptied(articles: list[Article], skipped: list[SkippedFile]) -> tuple[Article, ...]:
+    """The articles that still have text once lines repeated across articles are gone; the rest are
+    skipped, with a bounded number of warnings per file."""
+    emptied: Counter[str] = Counter()
+    for article in articles:
+        if article.text.strip():
+            continue
+        where = article.path or article.doc_id
+        emptied[where] += 1
+        if emptied[where] <= MAX_LINE_WARNINGS:
+            what = where if article.doc_id == where else f"{where} ({article.doc_id})"
+            reason = "no text once lines repeated across articles are removed"
+            log.warning("skipped %s: %s", what, reason)
+            skipped.append(SkippedFile(what, reason))
+    for where, count in emptied.items():
+        if count > MAX_LINE_WARNINGS:
+            more = count - MAX_LINE_WARNINGS
+            log.warning("skipped %s: %d more article(s) with no text left", where, more)
+            skipped.append(SkippedFile(where, f"{more} more article(s) with no text left", count=more))
+    return tuple(article for article in articles if article.text.strip())
+
+
 def _relative(path: Path, corpus: Path) -> str:
-    """The file's name relative to the corpus, made safe to store and print (see `_safe_text`)."""
-    return _safe_text(path.name if corpus.is_file() else path.relative_to(corpus).as_posix())
+    """The file's name relative to the corpus, made safe to store and print on one line (see `_safe_text`)."""
+    name = path.name if corpus.is_file() else path.relative_to(corpus).as_posix()
+    return _LINE_BREAKS.sub(" ", _safe_text(name))
 
 
 def _safe_text(text: str) -> str:
     """`text` without control characters, and lone surrogates (from file names that are not UTF-8 or
     JSON "\\ud800" escapes) as U+FFFD, so that it can be encoded, stored and shown."""
-    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
+    return CONTROL_CHARS.sub("", _SURROGATE.sub("\ufffd", text))
 
 
-def _read_file(path: Path, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
+def _read_file(path: Path, root: Path | None, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        yield from _read_jsonl(path, rel, skipped)
+        yield from _read_jsonl(path, root, rel, skipped)
         return
-    text = decode_bytes(_read_bytes(path), rel)
+    text = decode_bytes(read_bytes(path, root), rel)
     if not text.strip():
         raise _Skip("empty file")
     if suffix in (".html", ".htm"):
         yield _html_article(text, rel)
     elif suffix == ".json":
-        yield from _json_articles(text, rel)
+        yield from _json_articles(text, rel, skipped)
     else:
         yield _text_article(text, rel, markdown=suffix in (".md", ".markdown"))
-
-
-def _read_bytes(path: Path) -> bytes:
-    with _open_file(path) as handle:
-        try:
-            # read(n) reserves n bytes up front: ask for the file's size (plus one, to see it grow).
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(min(size, MAX_FILE_BYTES) + 1)
-            if len(data) > size:  # it grew since stat: read on, up to the limit
-                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
-        except OSError as err:
-            raise _Skip(f"cannot read ({err.strerror or err})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise _Skip(f"file too large (it grew past {MAX_FILE_BYTES // (1024 * 1024)} MiB while read)")
-    return data
-
-
-def _open_file(path: Path, limit: int | None = MAX_FILE_BYTES) -> BinaryIO:
-    """Open a regular file of at most `limit` bytes for reading, or skip it."""
-    try:
-        info = path.stat()
-        # A FIFO would block the build forever, and a device such as /dev/zero never ends.
-        if not stat.S_ISREG(info.st_mode):
-            raise _Skip("not a regular file")
-        if limit is not None and info.st_size > limit:
-            mib = 1024 * 1024
-            raise _Skip(f"file too large ({info.st_size // mib} MiB; the limit is {limit // mib} MiB)")
-        return path.open("rb")
-    except OSError as err:
-        raise _Skip(f"cannot read ({err.strerror or err})") from None
-
-
-def decode_bytes(data: bytes, rel: str) -> str:
-    """Decode file bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252 with a warning."""
-    text, legacy = _decode(data)
-    if legacy:
-        log.warning("%s is not UTF-8; read it as Windows-1252", rel)
-    return text
-
-
-def _decode(data: bytes) -> tuple[str, bool]:
-    """The text of `data`, and whether it was read as Windows-1252."""
-    legacy = False
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise _Skip("invalid UTF-16 text") from None
-    elif b"\x00" in data:
-        raise _Skip("binary file (contains NUL bytes)")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                raise _Skip("not UTF-8 text and not Windows-1252 text") from None
-            legacy = True
-    if len(_CONTROL.findall(text, 0, 8192)) > 0.05 * min(len(text), 8192):
-        raise _Skip("binary file (control characters)")
-    return text, legacy
 
 
 def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
@@ -303,70 +260,124 @@ def _html_article(text: str, rel: str) -> Article:
     return _make_article(rel, title.strip(), page.text, page.meta, path=rel)
 
 
-def _json_articles(text: str, rel: str) -> Iterator[Article]:
+class _Records:
+    """The records of one JSON or JSON Lines file: which were skipped, and notes about their metadata.
+
+    The first few skipped records and notes are logged one by one, the rest in one summary line each, so
+    that a huge file of bad records neither floods the log nor fills memory.
+    """
+
+    def __init__(self, rel: str, unit: str) -> None:
+        self.rel, self.unit = rel, unit  # unit: "line" or "item"
+        self.found = False
+        self.bad = self.notes = 0
+        self.first_bad: list[SkippedFile] = []
+
+    def skip(self, number: int, reason: str) -> None:
+        self.bad += 1
+        if len(self.first_bad) < MAX_LINE_WARNINGS:
+            self.first_bad.append(SkippedFile(f"{self.rel} {self.unit} {number}", reason))
+
+    def noter(self, number: int) -> Callable[[str], None]:
+        """A `note` for `_make_article` that names this record."""
+
+        def note(message: str) -> None:
+            self.notes += 1
+            if self.notes <= MAX_LINE_WARNINGS:
+                log.warning("%s %s %d: %s", self.rel, self.unit, number, message)
+
+        return note
+
+    def finish(self, skipped: list[SkippedFile]) -> None:
+        """Log what was skipped and add it to `skipped`; skip the whole file if no record was usable."""
+        if self.notes > MAX_LINE_WARNINGS:
+            log.warning(
+                "%s: %d more %s(s) with a date or URL left out",
+                self.rel,
+                self.notes - MAX_LINE_WARNINGS,
+                self.unit,
+            )
+        if not self.found:
+            # One warning for the whole file: it is not JSON records at all (binary, or another format).
+            first = self.first_bad[0] if self.first_bad else None
+            detail = f"; {first.path.removeprefix(self.rel).strip()}: {first.reason}" if first else ""
+            raise _Skip(f"no usable article in the file ({self.bad} bad {self.unit}(s){detail})")
+        for item in self.first_bad:
+            log.warning("skipped %s: %s", item.path, item.reason)
+        skipped.extend(self.first_bad)
+        more = self.bad - len(self.first_bad)
+        if more:
+            log.warning("skipped %s: %d more bad %s(s)", self.rel, more, self.unit)
+            skipped.append(SkippedFile(self.rel, f"{more} more bad {self.unit}(s)", count=more))
+
+
+def _json_articles(text: str, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as err:
         raise _Skip(f"malformed JSON ({err})") from None
-    records = data if isinstance(data, list) else [data]
-    if not records:
+    if not isinstance(data, list):
+        yield _json_article(data, rel, rel)
+        return
+    if not data:
         raise _Skip("JSON list is empty")
-    for i, record in enumerate(records):
+    records = _Records(rel, "item")
+    for i, record in enumerate(data):
         try:
-            yield _json_article(record, f"{rel}#{i}" if isinstance(data, list) else rel, rel)
+            article = _json_article(record, f"{rel}#{i}", rel, records.noter(i))
         except _Skip as skip:
-            if len(records) == 1:
-                raise
-            log.warning("skipped %s item %d: %s", rel, i, skip)
+            records.skip(i, str(skip))
+            continue
+        records.found = True
+        yield article
+    records.finish(skipped)
 
 
-def _read_jsonl(path: Path, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
-    found = False
-    bad_lines = legacy_lines = 0
-    first_bad: list[SkippedFile] = []  # bounded: a huge file of bad lines must not fill memory
-    with _open_file(path, limit=None) as handle:
-        for number, raw in enumerate(iter(lambda: handle.readline(MAX_JSONL_LINE_BYTES), b""), 1):
-            if not raw.strip():
-                continue
+def _read_jsonl(path: Path, root: Path | None, rel: str, skipped: list[SkippedFile]) -> Iterator[Article]:
+    records = _Records(rel, "line")
+    legacy_lines = 0
+    with open_file(path, root, limit=None) as handle:
+        for number, raw in _numbered_lines(handle, records):
             try:
-                if len(raw) >= MAX_JSONL_LINE_BYTES and not raw.endswith(b"\n"):
-                    # Read past the rest of the line, so that it stays one skipped line.
-                    while (rest := handle.readline(MAX_JSONL_LINE_BYTES)) and not rest.endswith(b"\n"):
-                        pass
-                    raise _Skip("line too long")
-                line, legacy = _decode(raw)
+                line, legacy = decode(raw)
                 try:
                     record = json.loads(line)
                 except (json.JSONDecodeError, RecursionError) as err:
                     raise _Skip(
                         f"malformed JSON ({err.msg if isinstance(err, json.JSONDecodeError) else err})"
                     ) from None
-                article = _json_article(record, f"{rel}#{number}", rel)
+                article = _json_article(record, f"{rel}#{number}", rel, records.noter(number))
             except _Skip as skip:
-                bad_lines += 1
-                if len(first_bad) < MAX_LINE_WARNINGS:
-                    first_bad.append(SkippedFile(f"{rel} line {number}", str(skip)))
+                records.skip(number, str(skip))
                 continue
-            found = True
+            records.found = True
             legacy_lines += legacy
             yield article
-    if not found:
-        # One warning for the whole file: it is not JSON lines at all (binary, or another format).
-        first = first_bad[0] if first_bad else None
-        detail = f"; {first.path.removeprefix(rel).strip()}: {first.reason}" if first else ""
-        raise _Skip(f"no usable article in the file ({bad_lines} bad line(s){detail})")
-    for item in first_bad:
-        log.warning("skipped %s: %s", item.path, item.reason)
-    skipped.extend(first_bad)
-    if bad_lines > len(first_bad):
-        more = bad_lines - len(first_bad)
-        log.warning("skipped %s: %d more bad line(s)", rel, more)
-        skipped.append(SkippedFile(rel, f"{more} more bad line(s)"))
+    records.finish(skipped)
     if legacy_lines:
         log.warning("%s: %d line(s) are not UTF-8; read them as Windows-1252", rel, legacy_lines)
 
 
-def _json_article(record: Any, default_id: str, rel: str) -> Article:
+def _numbered_lines(handle: BinaryIO, records: _Records) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a JSON Lines file with their numbers; overlong and unreadable ones skipped."""
+    number = 0
+    try:
+        while raw := handle.readline(MAX_JSONL_LINE_BYTES):
+            number += 1
+            if len(raw) >= MAX_JSONL_LINE_BYTES and not raw.endswith(b"\n"):
+                # Read past the rest of the line, so that it stays one skipped line.
+                while (rest := handle.readline(MAX_JSONL_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                records.skip(number, "line too long")
+            elif raw.strip():
+                yield number, raw
+    except OSError as err:  # a failing disk, or a file that cannot be read at all
+        records.skip(number + 1, f"cannot read the rest of the file ({err.strerror or err})")
+
+
+def _json_article(
+    record: Any, default_id: str, rel: str, note: Callable[[str], None] | None = None
+) -> Article:
     if not isinstance(record, dict):
         raise _Skip("expected a JSON object with a text field")
     text = next((record[key] for key in _JSON_TEXT_KEYS if isinstance(record.get(key), str)), None)
@@ -381,7 +392,8 @@ def _json_article(record: Any, default_id: str, rel: str) -> Article:
     doc_id = record.get("id")
     doc_id = str(doc_id) if isinstance(doc_id, str | int) and str(doc_id).strip() else default_id
     title = record.get("title") if isinstance(record.get("title"), str) else None
-    return _make_article(doc_id, (title or "").strip(), text, {k: v for k, v in meta.items() if v}, path=rel)
+    given = {key: value for key, value in meta.items() if value}
+    return _make_article(doc_id, (title or "").strip(), text, given, path=rel, note=note)
 
 
 def _first_str(record: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -399,24 +411,41 @@ def _author(value: Any) -> str | None:
     return None
 
 
-def _make_article(doc_id: str, title: str, text: str, meta: dict[str, str], *, path: str) -> Article:
-    doc_id, title, text = _safe_text(doc_id), _safe_text(title), _safe_text(text)
+def _make_article(
+    doc_id: str,
+    title: str,
+    text: str,
+    meta: dict[str, str],
+    *,
+    path: str,
+    note: Callable[[str], None] | None = None,
+) -> Article:
+    """An Article from raw fields; `note` reports metadata left out (default: one warning naming `path`).
+
+    Raises:
+        _Skip: nothing but a title or site furniture is left of the text.
+    """
+    doc_id, text, title = _safe_text(doc_id), _safe_text(text), clean_label(_safe_text(title))
     meta = {key: _safe_text(value) for key, value in meta.items()}
-    title = " ".join(title.split())
-    publisher = meta.get("publisher")
+    publisher = clean_label(meta.get("publisher", "")) or None
     lines = clean_lines(text.splitlines(), title=title, publisher=publisher)
-    publisher = publisher or _lead_publisher(text.splitlines(), title)
-    body = "\n\n".join(lines)
-    if not title:
-        title = next((line for line in lines), doc_id)[:120]
+    if not lines:
+        raise _Skip("no text (only a title or site furniture)")
+    publisher = publisher or clean_label(_lead_publisher(text.splitlines(), title) or "") or None
+    report = note or (lambda message: log.warning("%s: %s", path, message))
+    url, url_problem = clean_url(meta.get("url"))
+    date = read_date(meta.get("date"))
+    for problem in (url_problem, date.problem):
+        if problem:
+            report(problem)
     return Article(
         doc_id=doc_id,
-        title=title,
-        text=body,
+        title=title or clean_label(lines[0])[:120],
+        text="\n\n".join(lines),
         publisher=publisher,
-        url=meta.get("url"),
-        date=parse_date(meta.get("date")),
-        author=meta.get("author"),
+        url=url,
+        date=date.date,
+        author=clean_label(meta.get("author", "")) or None,
         path=path,
     )
 
@@ -463,27 +492,6 @@ def _lead_publisher(lines: list[str], title: str) -> str | None:
         if not _is_label(line):
             return None
         return line
-    return None
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    """A date from ISO 8601, RFC 2822 ("Sun, 30 Mar 2014 ...") or a spelled-out "March 30, 2014"."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        pass
-    try:
-        return email.utils.parsedate_to_datetime(value).date()
-    except (TypeError, ValueError, IndexError):
-        pass
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
     return None
 
 

@@ -99,7 +99,7 @@ def test_invalid_setting_is_a_usage_error(
 ) -> None:
     monkeypatch.setenv("ARTICLE_QA_TOP_K", "lots")
     code, _, err = run(capsys, "ask", "x")
-    assert code == 2 and "invalid settings (top_k:" in err
+    assert code == 2 and "invalid settings: ARTICLE_QA_TOP_K must be a valid integer" in err
 
 
 def test_question_too_long_is_a_usage_error(

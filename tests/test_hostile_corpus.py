@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from index.answer import QAService
 from index.builder import IndexConfig, build_index, index_status
+from index.errors import CorpusError, EmptyCorpusError
 from index.loader import MAX_FILE_BYTES, MAX_JSONL_LINE_BYTES, Corpus, load_corpus
 
 MiB = 1024 * 1024
@@ -159,9 +160,10 @@ CASES = [
     Case("loop.txt", symlink_to("loop.txt"), True, "cannot read"),
     Case("dangling.txt", symlink_to("nowhere/at/all.txt"), True, "cannot read"),
     Case("fifo.txt", lambda path: os.mkfifo(path), True, "not a regular file"),
-    Case("zero.txt", symlink_to("/dev/zero"), True, "not a regular file"),
-    # /proc/self/mem is a regular file that even root cannot read at offset 0 (EIO): an unreadable file.
-    Case("unreadable.txt", symlink_to("/proc/self/mem"), True, "cannot read"),
+    # Links out of the corpus are never followed, whatever they point to (see test_corpus_safety.py).
+    Case("zero.txt", symlink_to("/dev/zero"), True, "outside the corpus"),
+    Case("unreadable.txt", symlink_to("/proc/self/mem"), True, "outside the corpus"),
+    Case("secrets.txt", symlink_to("/etc/passwd"), True, "outside the corpus"),
 ]
 
 
@@ -243,6 +245,27 @@ def test_a_file_without_read_permission_is_skipped_with_one_warning(
         "skipped locked.txt: cannot read (Permission denied)"
     ]
     assert len(loaded.articles) == 2
+
+
+@pytest.mark.parametrize("name", ["feed.jsonl", "story.txt"])
+def test_a_one_file_corpus_linked_to_a_file_that_fails_to_read_is_skipped_with_one_warning(
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = tmp_path / name
+    # A one-file corpus is followed (the user named it). /proc/self/mem is a regular file that even root
+    # cannot read at offset 0 (EIO); the JSON Lines reader used to let that error escape.
+    corpus.symlink_to("/proc/self/mem")
+    with caplog.at_level(logging.WARNING), pytest.raises(EmptyCorpusError):
+        load_guarded(corpus)
+    (warning,) = warnings_naming(caplog.records, name)
+    assert "cannot read" in warning
+
+
+def test_a_one_file_corpus_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    corpus = tmp_path / "feed.jsonl"
+    corpus.symlink_to("/dev/zero")  # never ends
+    with pytest.raises(CorpusError, match="neither a folder nor a file"):
+        load_guarded(corpus)
 
 
 def test_the_whole_hostile_corpus_builds_answers_and_stays_within_memory(

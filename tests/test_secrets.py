@@ -74,7 +74,7 @@ def test_a_rejected_setting_does_not_echo_the_token(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 2
-    assert "invalid settings" in result.stderr and "top_k" in result.stderr
+    assert "invalid settings" in result.stderr and "ARTICLE_QA_TOP_K" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
 
 
