@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     discord_shard_count: int | None = Field(None, ge=1)
     discord_shard_ids: list[int] | None = None
     discord_cooldown_seconds: float = Field(5.0, ge=0)
+    discord_max_in_flight: int = Field(100, ge=1, le=10_000)
+    discord_answer_threads: int = Field(2, ge=1, le=64)
     reload_interval_seconds: float = Field(0.0, ge=0)
 
     @field_validator("log_level", mode="before")

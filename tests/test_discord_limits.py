@@ -346,3 +346,20 @@ def test_limits_reject_nonsense() -> None:
         ReplyLimits(max_in_flight=0)
     with pytest.raises(ValueError):
         ReplyLimits(channel_seconds=0)
+
+
+async def test_the_extension_takes_its_limits_from_the_settings(tmp_path: Path) -> None:
+    from bot.cogs.qa import setup
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=tmp_path / "index", discord_max_in_flight=7, discord_answer_threads=3
+    )
+    bot = FakeHost(FakeAnswerer(), settings)
+    added: list[QACog] = []
+
+    async def add_cog(cog: QACog) -> None:
+        added.append(cog)
+
+    bot.add_cog = add_cog  # type: ignore[attr-defined]
+    await setup(bot)  # type: ignore[arg-type]
+    assert (added[0].limits.max_in_flight, added[0].limits.answer_threads) == (7, 3)

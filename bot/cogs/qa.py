@@ -382,4 +382,8 @@ class QACog(commands.Cog):
 
 async def setup(bot: QABot) -> None:
     """Extension entry point for `bot.load_extension`."""
-    await bot.add_cog(QACog(bot))
+    settings = bot.settings
+    limits = ReplyLimits(
+        max_in_flight=settings.discord_max_in_flight, answer_threads=settings.discord_answer_threads
+    )
+    await bot.add_cog(QACog(bot, limits=limits))
