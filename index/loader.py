@@ -16,6 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .cleaning import (
+    clean_lines,
+    is_boilerplate,
+    paragraphs,
+    reads_as_body,
+    title_from_lead,
+)
+from .cleaning import lead_publisher as _lead_publisher
 from .errors import CorpusError, EmptyCorpusError
 from .htmltext import parse_html
 from .models import Article
@@ -33,33 +41,6 @@ MAX_LINE_WARNINGS = 3
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-# Site furniture that is never part of an article, matched against whole lines (case-insensitive).
-BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        r"skip to (?:main )?content",
-        r"share (?:this|on \w+)(?: (?:article|story|page|post))?:?",
-        r"comments?(?: \(\d+\))?:?",
-        r"\d+ comments?",
-        r"please let us know if you'?re having issues with commenting\.?",
-        r"advertisement",
-        r"sponsored(?: content)?",
-        r"(?:read|see) more(?: stories| news)?:?",
-        r"related(?: articles| stories| coverage)?:?",
-        r"click here.*",
-        r"follow us(?: on .*)?",
-        r"sign up for (?:our|the) .*newsletter.*",
-        r"subscribe(?: now| today)?\.?",
-        r"(?:copyright|©) .*",
-        r".*all rights reserved\.?",
-        r"print(?: this article)?",
-        r"email(?: this article)?",
-    )
-)
-# A line repeated verbatim in at least this many articles (and this short) is site furniture.
-REPEATED_LINE_MIN_ARTICLES = 4
-REPEATED_LINE_MAX_WORDS = 20
 
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,20}):\s*(.*?)\s*$")
 _HEADER_KEYS = {
@@ -156,7 +137,7 @@ def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None
             skipped.append(SkippedFile(rel, str(skip)))
         if progress is not None:
             progress(done, len(files))
-    articles = _unique_ids(_drop_repeated_lines(articles))
+    articles = _unique_ids(articles)
     usable = tuple(article for article in articles if article.text.strip())
     if not usable:
         what = (
@@ -266,7 +247,6 @@ def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
         if not line.strip():
             if meta:
                 body_start = i + 1
-                continue
             continue
         match = _HEADER.match(line)
         key = _HEADER_KEYS.get(match.group(1).strip().lower()) if match else None
@@ -275,17 +255,34 @@ def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
             break
         meta.setdefault(key, match.group(2))
         body_start = i + 1
-    body = lines[body_start:]
-    if markdown:
-        body = [_strip_markdown(line) for line in body]
+    body = _text_paragraphs(lines[body_start:], markdown=markdown)
     title = meta.get("title")
     if title is None:
-        first = next((i for i, line in enumerate(body) if line.strip() and not is_boilerplate(line)), None)
+        first = next((i for i, line in enumerate(body) if not is_boilerplate(line)), None)
         if first is None:
             raise _Skip("no text")
-        title = body[first].strip()
-        body = body[first + 1 :]
-    return _make_article(rel, title, "\n".join(body), meta, path=rel)
+        if reads_as_body(body[first]):
+            # A lead paragraph, not a headline: it stays in the text and a shortened copy names it.
+            title = title_from_lead(body[first])
+        else:
+            title = body[first]
+            body = body[first + 1 :]
+    return _make_article(rel, title, "\n\n".join(body), meta, path=rel)
+
+
+def _text_paragraphs(lines: list[str], *, markdown: bool) -> list[str]:
+    """The paragraphs of a text file's body, by the blank-line rule of `paragraphs`.
+
+    A headline standing on its own first line above a body without blank lines (scraped text, one
+    paragraph per line) does not make the body hard-wrapped: the rule is decided below the first line.
+    """
+    shape = _strip_markdown if markdown else None
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    head = lines[: first + 1]
+    rest = lines[first + 1 :]
+    if first + 1 < len(lines) and not lines[first + 1].strip():
+        return paragraphs(head, shape) + paragraphs(rest, shape)
+    return paragraphs(lines, shape)
 
 
 def _strip_markdown(line: str) -> str:
@@ -421,51 +418,6 @@ def _make_article(doc_id: str, title: str, text: str, meta: dict[str, str], *, p
     )
 
 
-def is_boilerplate(line: str) -> bool:
-    """True when a whole line is site furniture (see BOILERPLATE_LINES)."""
-    stripped = " ".join(line.split()).strip(" |\u00b7\u2022\u2013\u2014-")
-    return any(pattern.fullmatch(stripped) for pattern in BOILERPLATE_LINES)
-
-
-def _is_label(line: str) -> bool:
-    """A short line without sentence punctuation, such as a bare publisher name ("CBN")."""
-    words = line.split()
-    return 0 < len(words) <= 4 and not re.search(r"[.!?:;,\"]$", line) and line[:1].isupper()
-
-
-def clean_lines(lines: list[str], *, title: str, publisher: str | None) -> list[str]:
-    """Drop boilerplate, the repeated title, and bare labels (publisher names) before the first paragraph."""
-    folded_title = " ".join(title.split()).casefold()
-    kept: list[str] = []
-    in_lead = True  # before the first real paragraph
-    for raw in lines:
-        line = " ".join(raw.split())
-        if not line or is_boilerplate(line):
-            continue
-        if line.casefold() == folded_title and (in_lead or not kept):
-            continue
-        if publisher and line.casefold() == publisher.casefold():
-            continue
-        if in_lead and _is_label(line):
-            continue
-        in_lead = False
-        kept.append(line)
-    return kept
-
-
-def _lead_publisher(lines: list[str], title: str) -> str | None:
-    """A bare name line among the lead lines of a page, taken as its publisher ("CBN")."""
-    folded_title = " ".join(title.split()).casefold()
-    for raw in lines:
-        line = " ".join(raw.split())
-        if not line or is_boilerplate(line) or line.casefold() == folded_title:
-            continue
-        if not _is_label(line):
-            return None
-        return line
-    return None
-
-
 def parse_date(value: str | None) -> dt.date | None:
     """A date from ISO 8601, RFC 2822 ("Sun, 30 Mar 2014 ...") or a spelled-out "March 30, 2014"."""
     if not value:
@@ -485,27 +437,6 @@ def parse_date(value: str | None) -> dt.date | None:
         except ValueError:
             continue
     return None
-
-
-def _drop_repeated_lines(articles: list[Article]) -> list[Article]:
-    """Remove short lines that appear verbatim in many articles: footers, bylines, promos."""
-    if len(articles) < REPEATED_LINE_MIN_ARTICLES:
-        return articles
-    counts: Counter[str] = Counter()
-    for article in articles:
-        counts.update(
-            {line for line in article.text.split("\n\n") if len(line.split()) <= REPEATED_LINE_MAX_WORDS}
-        )
-    repeated = {line for line, count in counts.items() if count >= REPEATED_LINE_MIN_ARTICLES}
-    if not repeated:
-        return articles
-    log.info("dropping %d line(s) repeated across %d+ articles", len(repeated), REPEATED_LINE_MIN_ARTICLES)
-    return [
-        replace(
-            article, text="\n\n".join(line for line in article.text.split("\n\n") if line not in repeated)
-        )
-        for article in articles
-    ]
 
 
 def _unique_ids(articles: list[Article]) -> list[Article]:

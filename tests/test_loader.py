@@ -11,7 +11,8 @@ import pytest
 from conftest import SHIPPED_CORPUS, WriteFiles
 
 from index.errors import CorpusError, EmptyCorpusError
-from index.loader import BOILERPLATE_LINES, is_boilerplate, load_corpus, parse_date
+from index.cleaning import BOILERPLATE_LINES, is_boilerplate
+from index.loader import load_corpus, parse_date
 
 
 def test_text_file_headers_title_and_boilerplate(corpus_dir: Path) -> None:
