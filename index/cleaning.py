@@ -43,6 +43,7 @@ BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"(?:image|media) (?:caption|source)\b.{0,300}",
         r".{0,300}\((?:[\w.'&-]+ ){0,3}photos?(?:/| by )[^()]{1,80}\)\.?",
         r"(?:getty images|shutterstock|ap photo|afp photo|reuters photo)(?:/.{1,60})?",
+        r".{1,100} contributed (?:to this report|reporting|to this story)\.?",
         r"(?:copyright|©) .*",
         r".*all rights reserved\.?",
         r"print(?: this article)?",
@@ -53,6 +54,8 @@ BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
 _CREDIT = re.compile(
     r"\(?(?:additional )?(?:reporting|writing|editing|research|compiled|written|edited) by\s", re.IGNORECASE
 )
+# "By Priya Raman and Tom Okafor" above the first paragraph: the byline, which the metadata carries.
+_BYLINE = re.compile(r"By (?:[A-Z][\w.'-]*(?:,? (?:and )?| |$)){1,8}")
 _CREDIT_CONNECTORS = frozenset({"and", "in", "from", "with", "for", "at", "de", "van", "von"})
 # Short navigation entries that, joined by separators, make a line of site chrome ("Subscribe | Sign in").
 _NAV_ENTRIES = frozenset(
@@ -114,6 +117,8 @@ def paragraphs(lines: list[str], shape: Callable[[str], str] | None = None) -> l
 def is_boilerplate(line: str) -> bool:
     """True when a whole line is site furniture (see BOILERPLATE_LINES): share and comment prompts,
     photo credits, staff credits, newsletter and app promotions, navigation entries."""
+    if len(line) > 2 * MAX_FURNITURE_CHARS:
+        return False  # checked before collapsing whitespace: article text can be megabytes on one line
     stripped = " ".join(line.split()).strip(" |\u00b7\u2022\u2013\u2014-")
     if len(stripped) > MAX_FURNITURE_CHARS:
         return False
@@ -164,11 +169,11 @@ def clean_lines(lines: list[str], *, title: str, publisher: str | None) -> list[
     for line in paragraphs(lines):
         if is_boilerplate(line):
             continue
-        if line.casefold() == folded_title and (in_lead or not kept):
+        if _same_text(line, folded_title) and (in_lead or not kept):
             continue
-        if publisher and line.casefold() == publisher.casefold():
+        if publisher and _same_text(line, publisher.casefold()):
             continue
-        if in_lead and (_is_label(line) or _is_link_list(line)):
+        if in_lead and (_is_label(line) or _is_link_list(line) or _BYLINE.fullmatch(line)):
             continue
         in_lead = False
         kept.append(line)
@@ -177,12 +182,19 @@ def clean_lines(lines: list[str], *, title: str, publisher: str | None) -> list[
     return kept
 
 
+def _same_text(line: str, folded: str) -> bool:
+    # Lengths first: casefolding a paragraph of megabytes to compare it with a title is wasted work.
+    return len(line) <= 2 * len(folded) + 8 and line.casefold() == folded
+
+
 def lead_publisher(lines: list[str], title: str) -> str | None:
     """A bare name line among the lead lines of a page, taken as its publisher ("CBN")."""
     folded_title = " ".join(title.split()).casefold()
     for raw in lines:
+        if len(raw) > MAX_FURNITURE_CHARS:
+            return None  # a paragraph, not a name
         line = " ".join(raw.split())
-        if not line or is_boilerplate(line) or line.casefold() == folded_title:
+        if not line or is_boilerplate(line) or _same_text(line, folded_title):
             continue
         if not _is_label(line):
             return None

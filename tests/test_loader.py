@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import SHIPPED_CORPUS, WriteFiles
 
-from index.errors import CorpusError, EmptyCorpusError
 from index.cleaning import BOILERPLATE_LINES, is_boilerplate
+from index.errors import CorpusError, EmptyCorpusError
 from index.loader import load_corpus, parse_date
 
 
