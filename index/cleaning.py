@@ -59,9 +59,10 @@ _BYLINE = re.compile(r"By (?:[A-Z][\w.'-]*(?:,? (?:and )?| |$)){1,8}")
 _CREDIT_CONNECTORS = frozenset({"and", "in", "from", "with", "for", "at", "de", "van", "von"})
 # Short navigation entries that, joined by separators, make a line of site chrome ("Subscribe | Sign in").
 _NAV_ENTRIES = frozenset(
-    """subscribe|sign in|sign up|log in|login|log out|register|my account|account|menu|search|home|
-    newsletters|newsletter|e-edition|podcasts|games|help|contact us|about us|privacy policy|terms of use|
-    cookie settings|accessibility""".replace("\n", "").split("|")
+    entry.strip()
+    for entry in """subscribe|sign in|sign up|log in|login|log out|register|my account|account|menu|
+    search|home|newsletters|newsletter|e-edition|podcasts|games|help|contact us|about us|privacy policy|
+    terms of use|cookie settings|accessibility""".split("|")
 )
 _SEPARATORS = re.compile(r"\s*[|\u00b7\u2022\u00bb\u203a]\s*")
 _SENTENCE_END = re.compile(r"[.!?][\"'\u2019\u201d)\]]*$")
