@@ -296,7 +296,11 @@ def _html_article(text: str, rel: str) -> Article:
     page = parse_html(text)
     if not page.text.strip():
         raise _Skip("HTML page without article text")
-    title = page.meta.get("title") or next((line for line in page.text.splitlines() if line.strip()), "")
+    title = page.meta.get("title")
+    if not title:
+        first = next((line for line in page.text.splitlines() if not is_boilerplate(line)), "")
+        # A page without any title names itself by its first block, unless that is the lead paragraph.
+        title = title_from_lead(first) if reads_as_body(first) else first
     return _make_article(rel, title.strip(), page.text, page.meta, path=rel)
 
 

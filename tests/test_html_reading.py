@@ -176,3 +176,16 @@ def test_the_guard_leaves_well_formed_markup_alone() -> None:
         "<style>p > a { color: red }</style><img src='a.png'/><p>Rain < 2 inches</p>"
     )
     assert guard_unclosed_tags(markup) == markup.replace("Rain < 2", "Rain &lt; 2")
+
+
+def test_a_page_without_a_title_keeps_its_lead_paragraph(write_files: WriteFiles) -> None:
+    lead = (
+        "The ferry to Vashon Island resumed service on Monday morning after a three-day shutdown caused"
+        " by a cracked loading ramp at the Fauntleroy dock."
+    )
+    corpus = write_files(
+        {"ferry.html": f"<html><body><p>{lead}</p><p>Tolls stay the same.</p></body></html>"}
+    )
+    (article,) = load_corpus(corpus).articles
+    assert article.text.split("\n\n") == [lead, "Tolls stay the same."]
+    assert article.title == "The ferry to Vashon Island resumed service on Monday morning after a…"
