@@ -22,7 +22,8 @@ BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"\d+ comments?",
         r"please let us know if you'?re having issues with commenting\.?",
         r"join the (?:conversation|discussion|debate)\b.{0,80}",
-        r"(?:leave|add|post|write|view|show|see|read|hide|load) (?:a |all |the )?(?:\d+ )?comments?\b.{0,40}",
+        r"(?:leave|add|post|write|view|show|see|read|hide|load) (?:a |all |the )?(?:\d+ )?comments?"
+        r"(?: \(\d+\)| below| here)?[.:]?",
         r"be the first to comment\.?",
         r"advertisement",
         r"sponsored(?: content)?",
@@ -34,7 +35,7 @@ BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"follow us(?: on .*)?",
         rf"(?:follow|like) [\w@ .'&-]{{1,40}} (?:on {_SOCIAL}|for (?:more|the latest)\b.*)\.?",
         r"sign up for (?:our|the) .*newsletter.*",
-        r".{0,80}\b(?:sign up|subscribe|register)\b.{0,80}\bnewsletters?\b.{0,80}",
+        r"(?:sign up|subscribe|register|want more|don'?t miss|never miss)\b.{0,80}\bnewsletters?\b.{0,80}",
         r"(?:get|receive) (?:our|the) [\w '-]{0,30}(?:newsletter|alerts|briefing)s?\b.{0,80}",
         r"(?:download|get|install) (?:the|our) (?:free )?[\w '-]{0,30}\bapps?\b.{0,60}",
         r"subscribe(?: now| today)?\.?",

@@ -225,6 +225,8 @@ def test_boilerplate_rules(line: str) -> None:
         "Image quality of the new satellite is ten times better, NASA said.",
         "When will schools reopen?",
         "Home sales fell 12% | Prices rose 3%.",
+        "Residents can register for the city's newsletter at City Hall.",
+        "See the comments the mayor made on Tuesday, which drew a rebuke from the council.",
     ],
 )
 def test_boilerplate_rules_leave_sentences_alone(line: str) -> None:
