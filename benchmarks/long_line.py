@@ -13,12 +13,16 @@ import argparse
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from index.builder import build_index
 from index.chunker import chunk_article, sentence_spans
 from index.htmltext import parse_html
 from index.loader import load_corpus
+
+T = TypeVar("T")
 
 _SENTENCES = (
     "The council met on Tuesday and voted 7-2 to close the pool, Mr. Smith said.",
@@ -40,35 +44,37 @@ def one_line_article(megabytes: float, seed: int = 7) -> str:
     return "Long line\n\n" + " ".join(parts) + "\n"
 
 
-def timed(label: str, action: object) -> object:
+def timed(label: str, action: Callable[[], T]) -> T:
     start = time.perf_counter()
-    result = action() if callable(action) else None
+    result = action()
     print(f"{label:<40} {time.perf_counter() - start:8.2f} s")
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--mb", type=float, default=16.0, help="size of the one-line article (MB)")
     parser.add_argument("--html-mb", type=float, default=1.0, help="size of each unclosed-tag page (MB)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     text = one_line_article(args.mb)
     print(f"one-line article: {len(text) / 1e6:.1f} MB")
     with tempfile.TemporaryDirectory() as folder:
         corpus = Path(folder, "corpus")
         corpus.mkdir()
         (corpus / "long.txt").write_text(text, encoding="utf-8")
-        corpus_result = timed("load and clean", lambda: load_corpus(corpus))
-        assert corpus_result is not None
-        article = corpus_result.articles[0]  # type: ignore[attr-defined]
-        timed("sentence_spans", lambda: sentence_spans(article.text))
-        timed("chunk_article", lambda: chunk_article(article))
+        article = timed("load and clean", lambda: load_corpus(corpus)).articles[0]
+        spans = timed("sentence_spans", lambda: sentence_spans(article.text))
+        chunks = timed("chunk_article", lambda: chunk_article(article))
         timed("build_index (load, chunk, analyze, save)", lambda: build_index(corpus, Path(folder, "index")))
+        print(f"{len(spans)} sentences, {len(chunks)} passages")
     for unit in ("<a ", '<div class="x'):
         markup = "<html><body><p>The dam held.</p>" + unit * int(args.html_mb * 1_000_000 / len(unit))
-        timed(f"parse_html of {args.html_mb:g} MB of {unit!r}", lambda markup=markup: parse_html(markup))
+        label = f"parse_html of {args.html_mb:g} MB of {unit!r}"
+        page = timed(label, lambda markup=markup: parse_html(markup))
+        print(f"{len(page.text)} characters of text")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

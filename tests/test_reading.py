@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA, WriteFiles
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchmarks import long_line
 from index.answer import QAService
 from index.builder import IndexConfig, build_index, index_status
 from index.chunker import TEXT_VERSION, ChunkingConfig, chunk_article, sentence_spans
+from index.cleaning import paragraphs
 from index.loader import load_corpus
 from index.models import Article
 
@@ -232,3 +236,51 @@ def test_a_multi_megabyte_line_is_chunked(write_files: WriteFiles) -> None:
     assert len(chunks) > 1000
     assert chunks[-1].text.endswith("Mr. Smith said.")
     assert all(len(chunk.text.split()) <= 150 for chunk in chunks)
+
+
+def test_the_long_line_benchmark_runs_at_a_small_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert long_line.main(["--mb", "0.2", "--html-mb", "0.02"]) == 0
+    out = capsys.readouterr().out
+    assert "build_index (load, chunk, analyze, save)" in out
+    assert "parse_html of 0.02 MB of '<a '" in out
+
+
+# --- paragraph shaping is stable -----------------------------------------------------------------
+
+
+def test_a_headline_above_one_paragraph_per_line_keeps_those_lines(write_files: WriteFiles) -> None:
+    text = (
+        "Harbor dredging to begin next month\n\n"
+        "Crews will begin dredging the inner harbor on April 7, the port authority said.\n"
+        "The $48 million project will deepen the main channel to 45 feet.\n"
+        "Port director Alan Whitcomb said the work would take about 14 months.\n"
+    )
+    article = articles_of(write_files({"harbor.txt": text}))["harbor.txt"]
+    assert article.title == "Harbor dredging to begin next month"
+    assert len(article.text.split("\n\n")) == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "",
+                "   ",
+                "The council voted 7-2 on Tuesday night to build",
+                "protected bike lanes along Harbor Avenue.",
+                "# Where to get help",
+                "- Marin Civic Center, open until 10 p.m.",
+                "  through Monday.",
+                "Share this article: Facebook X Email",
+                "1. Novato Community House",
+                "When will schools reopen?",
+            ]
+        ),
+        max_size=14,
+    )
+)
+def test_shaping_paragraphs_twice_changes_nothing(lines: list[str]) -> None:
+    once = paragraphs(lines)
+    assert paragraphs("\n\n".join(once).splitlines()) == once
+    assert all(paragraph and "\n" not in paragraph for paragraph in once)
