@@ -116,6 +116,29 @@ def paragraphs(lines: list[str], shape: Callable[[str], str] | None = None) -> l
     return result
 
 
+def text_paragraphs(lines: list[str], *, markdown: bool) -> list[str]:
+    """The paragraphs of a text file's body, by the blank-line rule of `paragraphs`.
+
+    A headline standing on its own first line above a body without blank lines (scraped text, one
+    paragraph per line) does not make the body hard-wrapped: the rule is decided below the first line.
+    """
+    shape = strip_markdown if markdown else None
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    head = lines[: first + 1]
+    rest = lines[first + 1 :]
+    if first + 1 < len(lines) and not lines[first + 1].strip():
+        return paragraphs(head, shape) + paragraphs(rest, shape)
+    return paragraphs(lines, shape)
+
+
+def strip_markdown(line: str) -> str:
+    """One Markdown line as text: heading, quote and list marks, images and link targets removed."""
+    line = re.sub(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+(?=\S))", "", line)
+    line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)  # images
+    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links keep their text
+    return re.sub(r"(\*\*|__|`)(.+?)\1", r"\2", line)
+
+
 def is_boilerplate(line: str) -> bool:
     """True when a whole line is site furniture (see BOILERPLATE_LINES): share and comment prompts,
     photo credits, staff credits, newsletter and app promotions, navigation entries."""

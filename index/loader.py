@@ -19,8 +19,8 @@ from typing import Any, BinaryIO
 from .cleaning import (
     clean_lines,
     is_boilerplate,
-    paragraphs,
     reads_as_body,
+    text_paragraphs,
     title_from_lead,
 )
 from .cleaning import lead_publisher as _lead_publisher
@@ -255,7 +255,7 @@ def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
             break
         meta.setdefault(key, match.group(2))
         body_start = i + 1
-    body = _text_paragraphs(lines[body_start:], markdown=markdown)
+    body = text_paragraphs(lines[body_start:], markdown=markdown)
     title = meta.get("title")
     if title is None:
         first = next((i for i, line in enumerate(body) if not is_boilerplate(line)), None)
@@ -268,28 +268,6 @@ def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
             title = body[first]
             body = body[first + 1 :]
     return _make_article(rel, title, "\n\n".join(body), meta, path=rel)
-
-
-def _text_paragraphs(lines: list[str], *, markdown: bool) -> list[str]:
-    """The paragraphs of a text file's body, by the blank-line rule of `paragraphs`.
-
-    A headline standing on its own first line above a body without blank lines (scraped text, one
-    paragraph per line) does not make the body hard-wrapped: the rule is decided below the first line.
-    """
-    shape = _strip_markdown if markdown else None
-    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
-    head = lines[: first + 1]
-    rest = lines[first + 1 :]
-    if first + 1 < len(lines) and not lines[first + 1].strip():
-        return paragraphs(head, shape) + paragraphs(rest, shape)
-    return paragraphs(lines, shape)
-
-
-def _strip_markdown(line: str) -> str:
-    line = re.sub(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+(?=\S))", "", line)
-    line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)  # images
-    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links keep their text
-    return re.sub(r"(\*\*|__|`)(.+?)\1", r"\2", line)
 
 
 def _html_article(text: str, rel: str) -> Article:
