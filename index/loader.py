@@ -11,6 +11,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .cleaning import (
+    clean_lines,
+    is_boilerplate,
+    reads_as_body,
+    text_paragraphs,
+    title_from_lead,
+)
+from .cleaning import lead_publisher as _lead_publisher
 from .corpusfiles import (
     CONTROL_CHARS,
     Listing,
@@ -44,33 +52,6 @@ _Skip = SkipFile
 _LINE_BREAKS = re.compile(r"[\t\n\r\x0c\x85\u2028\u2029]")
 # A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-# Site furniture that is never part of an article, matched against whole lines (case-insensitive).
-BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        r"skip to (?:main )?content",
-        r"share (?:this|on \w+)(?: (?:article|story|page|post))?:?",
-        r"comments?(?: \(\d+\))?:?",
-        r"\d+ comments?",
-        r"please let us know if you'?re having issues with commenting\.?",
-        r"advertisement",
-        r"sponsored(?: content)?",
-        r"(?:read|see) more(?: stories| news)?:?",
-        r"related(?: articles| stories| coverage)?:?",
-        r"click here.*",
-        r"follow us(?: on .*)?",
-        r"sign up for (?:our|the) .*newsletter.*",
-        r"subscribe(?: now| today)?\.?",
-        r"(?:copyright|©) .*",
-        r".*all rights reserved\.?",
-        r"print(?: this article)?",
-        r"email(?: this article)?",
-    )
-)
-# A line repeated verbatim in at least this many articles (and this short) is site furniture.
-REPEATED_LINE_MIN_ARTICLES = 4
-REPEATED_LINE_MAX_WORDS = 20
 
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,20}):\s*(.*?)\s*$")
 _HEADER_KEYS = {
@@ -134,7 +115,7 @@ def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None
             skipped.append(SkippedFile(rel, str(skip)))
         if progress is not None:
             progress(done, len(files))
-    usable = _drop_emptied(_unique_ids(_drop_repeated_lines(articles)), skipped)
+    usable = _drop_emptied(_unique_ids(articles), skipped)
     if not usable:
         what = (
             f"{len(files)} file(s), none with a usable article"
@@ -165,8 +146,8 @@ def _skip_unlisted(listing: Listing, corpus: Path) -> list[SkippedFile]:
 
 
 def _drop_emptied(articles: list[Article], skipped: list[SkippedFile]) -> tuple[Article, ...]:
-    """The articles that still have text once lines repeated across articles are gone; the rest are
-    skipped, with a bounded number of warnings per file."""
+    """The articles that still have text once site furniture is gone; the rest are skipped, with a
+    bounded number of warnings per file."""
     emptied: Counter[str] = Counter()
     for article in articles:
         if article.text.strip():
@@ -175,7 +156,7 @@ def _drop_emptied(articles: list[Article], skipped: list[SkippedFile]) -> tuple[
         emptied[where] += 1
         if emptied[where] <= MAX_LINE_WARNINGS:
             what = where if article.doc_id == where else f"{where} ({article.doc_id})"
-            reason = "no text once lines repeated across articles are removed"
+            reason = "no article text once site furniture is removed"
             log.warning("skipped %s: %s", what, reason)
             skipped.append(SkippedFile(what, reason))
     for where, count in emptied.items():
@@ -223,7 +204,6 @@ def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
         if not line.strip():
             if meta:
                 body_start = i + 1
-                continue
             continue
         match = _HEADER.match(line)
         key = _HEADER_KEYS.get(match.group(1).strip().lower()) if match else None
@@ -232,31 +212,30 @@ def _text_article(text: str, rel: str, *, markdown: bool) -> Article:
             break
         meta.setdefault(key, match.group(2))
         body_start = i + 1
-    body = lines[body_start:]
-    if markdown:
-        body = [_strip_markdown(line) for line in body]
+    body = text_paragraphs(lines[body_start:], markdown=markdown)
     title = meta.get("title")
     if title is None:
-        first = next((i for i, line in enumerate(body) if line.strip() and not is_boilerplate(line)), None)
+        first = next((i for i, line in enumerate(body) if not is_boilerplate(line)), None)
         if first is None:
             raise _Skip("no text")
-        title = body[first].strip()
-        body = body[first + 1 :]
-    return _make_article(rel, title, "\n".join(body), meta, path=rel)
-
-
-def _strip_markdown(line: str) -> str:
-    line = re.sub(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+(?=\S))", "", line)
-    line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)  # images
-    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links keep their text
-    return re.sub(r"(\*\*|__|`)(.+?)\1", r"\2", line)
+        if reads_as_body(body[first]):
+            # A lead paragraph, not a headline: it stays in the text and a shortened copy names it.
+            title = title_from_lead(body[first])
+        else:
+            title = body[first]
+            body = body[first + 1 :]
+    return _make_article(rel, title, "\n\n".join(body), meta, path=rel)
 
 
 def _html_article(text: str, rel: str) -> Article:
     page = parse_html(text)
     if not page.text.strip():
         raise _Skip("HTML page without article text")
-    title = page.meta.get("title") or next((line for line in page.text.splitlines() if line.strip()), "")
+    title = page.meta.get("title")
+    if not title:
+        first = next((line for line in page.text.splitlines() if not is_boilerplate(line)), "")
+        # A page without any title names itself by its first block, unless that is the lead paragraph.
+        title = title_from_lead(first) if reads_as_body(first) else first
     return _make_article(rel, title.strip(), page.text, page.meta, path=rel)
 
 
@@ -448,72 +427,6 @@ def _make_article(
         author=clean_label(meta.get("author", "")) or None,
         path=path,
     )
-
-
-def is_boilerplate(line: str) -> bool:
-    """True when a whole line is site furniture (see BOILERPLATE_LINES)."""
-    stripped = " ".join(line.split()).strip(" |\u00b7\u2022\u2013\u2014-")
-    return any(pattern.fullmatch(stripped) for pattern in BOILERPLATE_LINES)
-
-
-def _is_label(line: str) -> bool:
-    """A short line without sentence punctuation, such as a bare publisher name ("CBN")."""
-    words = line.split()
-    return 0 < len(words) <= 4 and not re.search(r"[.!?:;,\"]$", line) and line[:1].isupper()
-
-
-def clean_lines(lines: list[str], *, title: str, publisher: str | None) -> list[str]:
-    """Drop boilerplate, the repeated title, and bare labels (publisher names) before the first paragraph."""
-    folded_title = " ".join(title.split()).casefold()
-    kept: list[str] = []
-    in_lead = True  # before the first real paragraph
-    for raw in lines:
-        line = " ".join(raw.split())
-        if not line or is_boilerplate(line):
-            continue
-        if line.casefold() == folded_title and (in_lead or not kept):
-            continue
-        if publisher and line.casefold() == publisher.casefold():
-            continue
-        if in_lead and _is_label(line):
-            continue
-        in_lead = False
-        kept.append(line)
-    return kept
-
-
-def _lead_publisher(lines: list[str], title: str) -> str | None:
-    """A bare name line among the lead lines of a page, taken as its publisher ("CBN")."""
-    folded_title = " ".join(title.split()).casefold()
-    for raw in lines:
-        line = " ".join(raw.split())
-        if not line or is_boilerplate(line) or line.casefold() == folded_title:
-            continue
-        if not _is_label(line):
-            return None
-        return line
-    return None
-
-
-def _drop_repeated_lines(articles: list[Article]) -> list[Article]:
-    """Remove short lines that appear verbatim in many articles: footers, bylines, promos."""
-    if len(articles) < REPEATED_LINE_MIN_ARTICLES:
-        return articles
-    counts: Counter[str] = Counter()
-    for article in articles:
-        counts.update(
-            {line for line in article.text.split("\n\n") if len(line.split()) <= REPEATED_LINE_MAX_WORDS}
-        )
-    repeated = {line for line, count in counts.items() if count >= REPEATED_LINE_MIN_ARTICLES}
-    if not repeated:
-        return articles
-    log.info("dropping %d line(s) repeated across %d+ articles", len(repeated), REPEATED_LINE_MIN_ARTICLES)
-    return [
-        replace(
-            article, text="\n\n".join(line for line in article.text.split("\n\n") if line not in repeated)
-        )
-        for article in articles
-    ]
 
 
 def _unique_ids(articles: list[Article]) -> list[Article]:

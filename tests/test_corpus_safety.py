@@ -301,7 +301,7 @@ def test_a_huge_bad_json_lines_file_logs_a_bounded_number_of_lines(
     assert sum(a.path == "archive.jsonl" for a in loaded.articles) == 3_000
 
 
-def test_articles_emptied_by_corpus_wide_cleaning_are_skipped_with_bounded_warnings(
+def test_articles_emptied_by_cleaning_are_skipped_with_bounded_warnings(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     kept = Article("harbour.txt", "Harbour strike ends", "Dock workers returned.", path="harbour.txt")
@@ -311,7 +311,7 @@ def test_articles_emptied_by_corpus_wide_cleaning_are_skipped_with_bounded_warni
         usable = _drop_emptied([kept, *emptied], skipped)
     assert usable == (kept,)
     assert warnings_of(caplog)[0] == (
-        "skipped flash.jsonl (flash.jsonl#1): no text once lines repeated across articles are removed"
+        "skipped flash.jsonl (flash.jsonl#1): no article text once site furniture is removed"
     )
     assert warnings_of(caplog)[3:] == ["skipped flash.jsonl: 3 more article(s) with no text left"]
     assert sum(item.count for item in skipped) == 6
