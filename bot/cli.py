@@ -1,65 +1,286 @@
-"""The `article-qa` command line: index, ask, repl and discord, over settings read once here."""
+"""The `article-qa` command line: flags, help, logging and exit codes around the commands."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import sys
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    from .config import Settings
 
-from index.errors import ArticleQAError, CorpusError, QuestionError
-
-from .config import Settings
-from .evaluate import add_eval_parser, run_eval
-from .render import ansi_bold, marker_bold, to_json, to_text
-from .repl import readline_history, run_repl
-from .service import build, open_service
+# Only argparse and the standard library load at start-up: `--help` and a bad flag answer at once,
+# and each command imports the engine, pydantic, Discord or the evaluation code when it runs.
 
 log = logging.getLogger("article_qa")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped with Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports `yes | head -1`
+DEFAULT_K = 3  # bot.config.Settings.top_k; a test keeps the two equal
+
+CORPUS_HELP = (
+    "the articles to answer from: a folder (searched recursively for .txt, .md, .markdown, .html, .htm, "
+    ".json and .jsonl files), a .jsonl file of articles, or a single .txt, .md, .html, .htm or .json "
+    "file. Default: the corpus the index was built from, else ./corpus (env ARTICLE_QA_CORPUS)"
+)
+INDEX_DIR_HELP = "where the index lives (default: ./.article-qa; env ARTICLE_QA_INDEX_DIR)"
+AUTO_BUILD = (
+    "The index is built on first use and rebuilt on its own when the corpus files or the settings "
+    "change, or when it is damaged. Without --corpus or ARTICLE_QA_CORPUS, questions are answered "
+    "from the corpus the index was last built from (./corpus at first)."
+)
+SETTINGS = "Settings come from ARTICLE_QA_* environment variables and .env (see .env.example); flags win."
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, help="corpus folder or .jsonl file (default: ./corpus)")
-    common.add_argument("--index-dir", type=Path, help="where the index lives (default: ./.article-qa)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug details on stderr")
-    common.add_argument("-q", "--quiet", action="store_true", help="log only errors")
+def _exit_codes(*lines: str) -> str:
+    return "exit codes:\n" + "\n".join(f"  {line}" for line in lines)
 
-    parser = argparse.ArgumentParser(
-        prog="article-qa",
-        description="Ask questions about a folder of news articles. Settings come from ARTICLE_QA_* "
-        "environment variables and .env; flags override them.",
+
+USAGE_CODE = "2    usage or configuration error (bad flag, missing corpus, invalid setting)"
+INTERRUPT_CODE = "130  interrupted with Ctrl-C"
+PIPE_CODE = "141  output cut short by a closed pipe (`| head`), ended quietly"
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose to the terminal, never inside a hyphenated name such as `.article-qa`, and keeps
+    indented lines (the exit-code tables) as written."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            line
+            if not line or line.startswith(" ")
+            else textwrap.fill(
+                " ".join(line.split()),
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+            for line in text.splitlines()
+        )
+
+
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("article-qa")
+        except metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        sys.stdout.write(f"article-qa {version}\n")
+        parser.exit()
+
+
+def _add_common(
+    parser: argparse.ArgumentParser,
+    *,
+    top: bool,
+    corpus_help: str = CORPUS_HELP,
+    index_dir_help: str = INDEX_DIR_HELP,
+) -> None:
+    """The flags every command takes. They are accepted before the command and after it; given after
+    it they win, and left out there they keep what was given before it (hence SUPPRESS)."""
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("--corpus", type=Path, metavar="PATH", help=corpus_help, **default)
+    parser.add_argument("--index-dir", type=Path, metavar="DIR", help=index_dir_help, **default)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details on stderr", **default)
+    parser.add_argument("-q", "--quiet", action="store_true", help="log only errors", **default)
+
+
+Commands = argparse._SubParsersAction  # the object `add_subparsers` returns
+
+
+def _command(
+    commands: Commands[argparse.ArgumentParser], name: str, summary: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name, help=summary, description=description, epilog=epilog, formatter_class=_HelpFormatter
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    index = commands.add_parser("index", parents=[common], help="build or rebuild the index")
-    index.add_argument("--verify", action="store_true", help="check every file of the built index afterwards")
-
-    ask = commands.add_parser("ask", parents=[common], help="answer one question")
-    ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("-k", "--k", type=int, choices=range(1, 11), metavar="N", help="passages to show (1-10)")
-    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    ask.add_argument("--rebuild", action="store_true", help="rebuild the index first")
-
-    repl = commands.add_parser("repl", parents=[common], help="ask questions interactively (or from stdin)")
-    repl.add_argument(
-        "-k", "--k", type=int, choices=range(1, 11), metavar="N", help="passages to show (1-10)"
-    )
-    repl.add_argument("--rebuild", action="store_true", help="rebuild the index first")
-
-    discord = commands.add_parser("discord", parents=[common], help="run the Discord bot")
-    discord.add_argument("--sync", action="store_true", help="sync the slash commands now")
-    add_eval_parser(commands, common)
+    _add_common(parser, top=False)
     return parser
 
 
+def _k_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-k",
+        "--k",
+        type=int,
+        choices=range(1, 11),
+        metavar="N",
+        help=f"passages to show, 1-10 (default: {DEFAULT_K}; env ARTICLE_QA_TOP_K)",
+    )
+
+
+def build_parser(*, with_eval: bool = True) -> argparse.ArgumentParser:
+    """The `article-qa` parser with every subcommand, its help, defaults and exit codes.
+
+    Without `with_eval`, `eval` is listed but its options are not loaded (they come with the
+    evaluation code, which imports the whole engine).
+    """
+    parser = argparse.ArgumentParser(
+        prog="article-qa",
+        description=f"Ask questions about a folder of news articles. {SETTINGS}",
+        epilog="Global options work before or after the command: `article-qa -v ask ...` or "
+        "`article-qa ask ... -v`. `article-qa COMMAND --help` describes each command.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    _add_common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _index_parser(commands)
+    _ask_parser(commands)
+    _repl_parser(commands)
+    _discord_parser(commands)
+    if with_eval:
+        _eval_parser(commands)
+    else:
+        commands.add_parser("eval", help=EVAL_SUMMARY)
+    return parser
+
+
+def _index_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    index = _command(
+        commands,
+        "index",
+        "build or rebuild the index",
+        "Read every article of the corpus and build the index of its passages, replacing the previous "
+        "index only once the new one is complete. Later questions are answered from this corpus.",
+        _exit_codes(
+            "0    index built (with --verify: the index is intact)",
+            "1    the index cannot be written (with --verify: it is missing or damaged)",
+            "2    usage or configuration error (bad flag, missing or empty corpus, invalid setting)",
+            "130  interrupted with Ctrl-C; the previous index is unchanged",
+        ),
+    )
+    index.add_argument(
+        "--verify",
+        action="store_true",
+        help="check every file of the existing index against its checksums instead of building it, "
+        "and say whether it is up to date with the corpus",
+    )
+
+
+def _ask_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    ask = _command(
+        commands,
+        "ask",
+        "answer one question",
+        "Print the best passages for QUESTION, the answer sentence in bold (**marked** when not on a "
+        f"terminal or with NO_COLOR set), each with the articles it comes from. {AUTO_BUILD}",
+        _exit_codes(
+            "0    answered, or no answer found",
+            "1    the index cannot be built or read",
+            "2    usage or configuration error (bad flag, missing corpus, invalid setting, a question",
+            "     that is too long or has no searchable words)",
+            INTERRUPT_CODE,
+            PIPE_CODE,
+        ),
+    )
+    ask.add_argument("question", help="the question, in quotes")
+    _k_option(ask)
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+
+
+def _repl_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    repl = _command(
+        commands,
+        "repl",
+        "ask questions interactively (or from stdin)",
+        "On a terminal: a prompt with line editing and history (kept in INDEX_DIR/repl_history, "
+        "readable by you only). :help lists the commands (:k, :info, :reload, :quit). Ctrl-C clears "
+        "the line, Ctrl-D leaves. With stdin from a pipe or a file: one question per line, each answer "
+        f"after a `question:` line. {AUTO_BUILD}",
+        _exit_codes(
+            "0    end of input or :quit",
+            "1    the index cannot be built or read",
+            USAGE_CODE,
+            "130  interrupted with Ctrl-C while reading from a pipe",
+            PIPE_CODE,
+        ),
+    )
+    _k_option(repl)
+    repl.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+
+
+def _discord_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    discord = _command(
+        commands,
+        "discord",
+        "run the Discord bot",
+        "Connect to Discord with ARTICLE_QA_DISCORD_TOKEN (or DISCORD_TOKEN) and answer /ask, mentions "
+        f"and direct messages until Ctrl-C or SIGTERM. {AUTO_BUILD}",
+        _exit_codes(
+            "0    stopped with Ctrl-C or SIGTERM",
+            "1    unexpected error",
+            "2    usage or configuration error (missing or rejected token, bad flag, invalid setting)",
+        ),
+    )
+    discord.add_argument("--sync", action="store_true", help="sync the slash commands now")
+
+
+EVAL_SUMMARY = "measure answer quality on gold questions"
+
+
+def _eval_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    from .evaluate import add_eval_parser
+
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common(
+        common,
+        top=False,
+        corpus_help="the articles the questions are about: a folder, a .jsonl file of articles, or a "
+        "single .txt, .md, .html, .htm or .json file (default: ./corpus; env ARTICLE_QA_CORPUS)",
+        index_dir_help="where the eval index lives (default: .article-qa/eval/<corpus name>-<hash>/, one "
+        "per corpus, reused while the corpus and settings are unchanged; the bot's index is never "
+        "replaced)",
+    )
+    add_eval_parser(commands, common)
+    parser = commands.choices["eval"]
+    parser.formatter_class = _HelpFormatter
+    parser.epilog = _exit_codes(
+        "0    measured",
+        "1    the index cannot be built or read",
+        "2    usage or configuration error (unreadable or empty questions file, missing corpus)",
+        INTERRUPT_CODE,
+    )
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse `argv`; a flag the command does not know is reported with that command's usage."""
+    # `eval` can only be the command when the word is on the line; otherwise its options stay unloaded.
+    parser = build_parser(with_eval="eval" in argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and .env, with the flags on top.
+
+    Raises:
+        pydantic.ValidationError: a setting is invalid.
+    """
+    from .commands import answering_settings
+    from .config import Settings
+
     overrides: dict[str, Any] = {}
     if args.corpus is not None:
         overrides["corpus"] = args.corpus
@@ -68,19 +289,48 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "k", None) is not None:
         overrides["top_k"] = args.k
     settings = Settings()
-    return settings.model_copy(update=overrides) if overrides else settings
+    corpus_given = args.corpus is not None or "corpus" in settings.model_fields_set
+    settings = settings.model_copy(update=overrides) if overrides else settings
+    if args.command == "eval":
+        return settings  # eval keeps an index per corpus and never touches the bot's
+    return answering_settings(settings, corpus_given=corpus_given)
 
 
-def _configure_logging(args: argparse.Namespace, settings: Settings | None) -> None:
+def _configure_logging(args: argparse.Namespace, level_setting: str | None) -> None:
     level: int | str = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO
-    if settings is not None and not args.verbose and not args.quiet:
-        level = settings.log_level.upper()
+    if level_setting is not None and not args.verbose and not args.quiet:
+        level = level_setting.upper()
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        try:
+            return _main(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()  # inside the try: a reader that went away must not cause a traceback
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush at exit cannot fail again (the recipe
+    of the `signal` module's documentation for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (tests capture it)
+        pass
+
+
+def _main(argv: list[str]) -> int:
+    args = parse(argv)
+    from pydantic import ValidationError
+
+    from index.errors import ArticleQAError, CorpusError, QuestionError
+
     try:
         settings = _settings(args)
     except ValidationError as err:
@@ -90,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         log.error("invalid settings (%s); fix the ARTICLE_QA_* variables or .env", problems)
         return EXIT_USAGE
-    _configure_logging(args, settings)
+    _configure_logging(args, settings.log_level)
     try:
         return _run(args, settings)
     except (CorpusError, QuestionError) as err:
@@ -100,50 +350,54 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", err)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except Exception:
         log.exception("unexpected error; please report it with the lines above")
         return EXIT_ERROR
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "index":
-        manifest = build(settings)
-        if args.verify:
-            open_service(settings).verify()
-        skipped = f", {manifest.skipped_files} file(s) skipped" if manifest.skipped_files else ""
-        print(
-            f"Indexed {manifest.passages:,} passages from {manifest.articles:,} articles "
-            f"in {manifest.build_seconds:.2f} s{skipped} -> {settings.index_dir}"
-        )
-        return EXIT_OK
-    if args.command == "ask":
-        service = open_service(settings, rebuild=args.rebuild)
-        answer = service.answer(args.question, settings.top_k)
-        if args.json:
-            print(json.dumps(to_json(answer), ensure_ascii=False))
-        else:
-            print(to_text(answer, ansi_bold if sys.stdout.isatty() else marker_bold))
-        return EXIT_OK
-    if args.command == "repl":
-        service = open_service(settings, rebuild=args.rebuild)
-        if not sys.stdin.isatty():
-            return run_repl(
-                service, input_fn=_stdin_line, out=sys.stdout, k=settings.top_k, interactive=False
-            )
-        with readline_history(settings.index_dir / "repl_history"):
-            return run_repl(service, out=sys.stdout, k=settings.top_k)
-    if args.command == "discord":
-        from .discord_app import run_discord  # discord.py loads only for this command
+    from . import commands
 
+    if args.command == "index":
+        if args.verify:
+            return commands.run_verify(settings, sys.stdout)
+        return _interruptible_index(settings)
+    if args.command == "ask":
+        return commands.run_ask(
+            settings, args.question, as_json=args.json, rebuild=args.rebuild, out=sys.stdout
+        )
+    if args.command == "repl":
+        return commands.run_interactive(settings, rebuild=args.rebuild, out=sys.stdout)
+    if args.command == "discord":
+        from .discord_app import run_discord
+
+        commands.warn_if_replacing(settings)
         return run_discord(settings, sync=args.sync)
     if args.command == "eval":
+        from .evaluate import run_eval
+
         return run_eval(args, settings)
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _stdin_line(_prompt: str) -> str:
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError
-    return line
+def _interruptible_index(settings: Settings) -> int:
+    """`article-qa index`, saying on Ctrl-C which index is live afterwards."""
+    from . import commands
+
+    before = commands.live_generation(settings.index_dir)
+    try:
+        return commands.run_index(settings, sys.stdout)
+    except KeyboardInterrupt:
+        after = commands.live_generation(settings.index_dir)
+        if after is None:
+            outcome = "no index was built"
+        elif after == before:
+            outcome = "the previous index is unchanged"
+        else:
+            outcome = "the new index was already complete and is in use"
+        sys.stderr.write(f"\ninterrupted; {outcome}\n")
+        return EXIT_INTERRUPTED
