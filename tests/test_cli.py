@@ -339,3 +339,15 @@ def test_no_color_turns_bold_into_markers() -> None:
     assert bold_style(Terminal(), {"NO_COLOR": "1"})("x") == "**x**"
     assert bold_style(Terminal(), {"NO_COLOR": ""})("x") == "\033[1mx\033[0m"  # empty means unset
     assert bold_style(io.StringIO(), {})("x") == "**x**"
+
+
+def test_a_vanished_corpus_is_named_instead_of_replaced(
+    corpus_dir: Path, shipped_like_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "index", "--corpus", str(corpus_dir))
+    moved = corpus_dir.rename(corpus_dir.with_name("archived"))
+    code, out, err = run(capsys, "ask", "how long did the strike last")
+    assert code == 2 and out == ""
+    assert err.startswith(f"ERROR: corpus not found: {corpus_dir.resolve()} (pass --corpus PATH")
+    code, out, _ = run(capsys, "ask", "bridge repairs", "--corpus", str(moved))
+    assert code == 0 and "Old bridge closes for repairs" in out
