@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, WriteFiles
 
-from bot.cli import DEFAULT_K, main
+from bot.cli import main
 from bot.config import Settings
+from bot.parser import DEFAULT_K
 from bot.terminal import bold_style
 
 
