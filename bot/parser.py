@@ -240,7 +240,10 @@ def _eval_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     add_eval_parser(commands, common)
     parser = commands.choices["eval"]
     parser.formatter_class = _HelpFormatter
-    parser.epilog = _exit_codes(
+    parser.epilog = (
+        "The eval index is built on first use and rebuilt on its own when the corpus files or the "
+        "settings change.\n\n"
+    ) + _exit_codes(
         "0    measured",
         "1    the index cannot be built or read",
         "2    usage or configuration error (unreadable or empty questions file, missing corpus)",

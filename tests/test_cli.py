@@ -352,3 +352,9 @@ def test_a_vanished_corpus_is_named_instead_of_replaced(
     assert err.startswith(f"ERROR: corpus not found: {corpus_dir.resolve()} (pass --corpus PATH")
     code, out, _ = run(capsys, "ask", "bridge repairs", "--corpus", str(moved))
     assert code == 0 and "Old bridge closes for repairs" in out
+
+
+def test_eval_help_says_its_index_is_built_automatically(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    assert "The eval index is built on first use" in " ".join(capsys.readouterr().out.split())
