@@ -31,9 +31,12 @@ EXIT_OK, EXIT_ERROR = 0, 1
 def indexed_corpus(index_dir: Path) -> Path | None:
     """The corpus the live index of `index_dir` was built from, or None without a readable index."""
     try:
-        return Path(IndexStore(index_dir).read_manifest().corpus)
+        recorded = Path(IndexStore(index_dir).read_manifest().corpus)
     except ArticleQAError:
         return None
+    # The manifest keeps the corpus as its resolved path (index.builder.corpus_key); anything else
+    # cannot be opened again, so it is not taken for one.
+    return recorded if recorded.is_absolute() else None
 
 
 def answering_settings(settings: Settings, *, corpus_given: bool) -> Settings:
