@@ -180,3 +180,62 @@ def test_ask_loads_neither_discord_nor_the_evaluation(built: tuple[str, ...], tm
     loaded = _modules_after(repr(["ask", "bridge repairs", *built]), tmp_path)
     assert "index.answer" in loaded  # it did answer
     assert not {"discord", "bot.discord_app", "bot.evaluate", "index.evaluation"} & loaded
+
+
+class Terminal:
+    """The REPL on a pseudo-terminal, so that readline, Ctrl-C and Ctrl-D behave as for a person."""
+
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: become the REPL
+            os.chdir(cwd)
+            os.execve(sys.executable, [sys.executable, *argv[1:]], _env())
+        self.seen = b""
+
+    def wait_for(self, text: bytes, deadline_s: float = 120.0) -> bytes:
+        """Read until `text` appears; returns what came since the last wait (the deadline only stops a hang)."""
+        import select
+        import time
+
+        start = len(self.seen)
+        give_up = time.monotonic() + deadline_s
+        while text not in self.seen[start:]:
+            assert time.monotonic() < give_up, f"no {text!r} in {self.seen[start:]!r}"
+            ready, _, _ = select.select([self.fd], [], [], 1.0)
+            if ready:
+                try:
+                    self.seen += os.read(self.fd, 65536)
+                except OSError:  # the REPL exited and the terminal closed
+                    break
+        return self.seen[start:]
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def exit_code(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+
+def test_repl_on_a_terminal_ctrl_c_clears_the_line_and_ctrl_d_leaves(
+    built: tuple[str, ...], tmp_path: Path
+) -> None:
+    repl = Terminal(_command("repl", *built), tmp_path)
+    repl.wait_for(b"question> ")
+    repl.type(b"how long did Kerry and Lav")
+    repl.wait_for(b"Lav")
+    repl.type(b"\x03")  # Ctrl-C: the terminal sends SIGINT
+    repl.wait_for(b"question> ")
+    repl.type(b"bridge repairs\r")
+    answer = repl.wait_for(b"question> ")
+    assert b"Old bridge closes for repairs" in answer and b"Kerry" not in answer
+    repl.type(b":k\r")
+    assert b"showing 3 passage(s) per answer" in repl.wait_for(b"question> ")
+    repl.type(b"\x04")  # Ctrl-D on an empty line: end of input
+    assert repl.exit_code() == 0
+    history = Path(built[-1]) / "repl_history"
+    assert (history.stat().st_mode & 0o777) == 0o600
+    assert "bridge repairs" in history.read_text(encoding="utf-8")
