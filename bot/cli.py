@@ -1,63 +1,38 @@
-"""The `article-qa` command line: index, ask, repl and discord, over settings read once here."""
+"""The `article-qa` command line: reads settings, runs the command, turns its outcome into an exit code."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import sys
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from index.errors import ArticleQAError, CorpusError, QuestionError
+from .parser import parse
 
-from .config import SETTINGS_ERRORS, Settings, settings_error_message, warn_about_env_file
-from .evaluate import add_eval_parser, run_eval
-from .render import ansi_bold, marker_bold, to_json, to_text
-from .repl import readline_history, run_repl
-from .service import build, open_service
+if TYPE_CHECKING:
+    from .config import Settings
+
+# Only argparse and the standard library load at start-up: `--help` and a bad flag answer at once,
+# and each command imports the engine, pydantic, Discord or the evaluation code when it runs.
 
 log = logging.getLogger("article_qa")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, help="corpus folder or .jsonl file (default: ./corpus)")
-    common.add_argument("--index-dir", type=Path, help="where the index lives (default: ./.article-qa)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug details on stderr")
-    common.add_argument("-q", "--quiet", action="store_true", help="log only errors")
-
-    parser = argparse.ArgumentParser(
-        prog="article-qa",
-        description="Ask questions about a folder of news articles. Settings come from ARTICLE_QA_* "
-        "environment variables and .env; flags override them.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    index = commands.add_parser("index", parents=[common], help="build or rebuild the index")
-    index.add_argument("--verify", action="store_true", help="check every file of the built index afterwards")
-
-    ask = commands.add_parser("ask", parents=[common], help="answer one question")
-    ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("-k", "--k", type=int, choices=range(1, 11), metavar="N", help="passages to show (1-10)")
-    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    ask.add_argument("--rebuild", action="store_true", help="rebuild the index first")
-
-    repl = commands.add_parser("repl", parents=[common], help="ask questions interactively (or from stdin)")
-    repl.add_argument(
-        "-k", "--k", type=int, choices=range(1, 11), metavar="N", help="passages to show (1-10)"
-    )
-    repl.add_argument("--rebuild", action="store_true", help="rebuild the index first")
-
-    discord = commands.add_parser("discord", parents=[common], help="run the Discord bot")
-    discord.add_argument("--sync", action="store_true", help="sync the slash commands now")
-    add_eval_parser(commands, common)
-    return parser
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped with Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports `yes | head -1`
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and .env, with the flags on top.
+
+    Raises:
+        pydantic.ValidationError: a setting is invalid.
+    """
+    from .commands import answering_settings
+    from .config import Settings
+
     overrides: dict[str, Any] = {}
     if args.corpus is not None:
         overrides["corpus"] = args.corpus
@@ -66,26 +41,55 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "k", None) is not None:
         overrides["top_k"] = args.k
     settings = Settings()
-    return settings.model_copy(update=overrides) if overrides else settings
+    corpus_given = args.corpus is not None or "corpus" in settings.model_fields_set
+    settings = settings.model_copy(update=overrides) if overrides else settings
+    if args.command == "eval":
+        return settings  # eval keeps an index per corpus and never touches the bot's
+    return answering_settings(settings, corpus_given=corpus_given)
 
 
-def _configure_logging(args: argparse.Namespace, settings: Settings | None) -> None:
+def _configure_logging(args: argparse.Namespace, level_setting: str | None) -> None:
     level: int | str = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO
-    if settings is not None and not args.verbose and not args.quiet:
-        level = settings.log_level.upper()
+    if level_setting is not None and not args.verbose and not args.quiet:
+        level = level_setting.upper()
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        try:
+            return _main(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()  # inside the try: a reader that went away must not cause a traceback
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush at exit cannot fail again (the recipe
+    of the `signal` module's documentation for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (tests capture it)
+        pass
+
+
+def _main(argv: list[str]) -> int:
+    args = parse(argv)
+    from index.errors import ArticleQAError, CorpusError, QuestionError
+
+    from .config import SETTINGS_ERRORS, settings_error_message, warn_about_env_file
+
     try:
         settings = _settings(args)
     except SETTINGS_ERRORS as err:
         _configure_logging(args, None)
         log.error("%s", settings_error_message(err))
         return EXIT_USAGE
-    _configure_logging(args, settings)
+    _configure_logging(args, settings.log_level)
     warn_about_env_file()
     try:
         return _run(args, settings)
@@ -96,50 +100,54 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", err)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
     except Exception:
         log.exception("unexpected error; please report it with the lines above")
         return EXIT_ERROR
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "index":
-        manifest = build(settings)
-        if args.verify:
-            open_service(settings).verify()
-        skipped = f", {manifest.skipped_files} file(s) skipped" if manifest.skipped_files else ""
-        print(
-            f"Indexed {manifest.passages:,} passages from {manifest.articles:,} articles "
-            f"in {manifest.build_seconds:.2f} s{skipped} -> {settings.index_dir}"
-        )
-        return EXIT_OK
-    if args.command == "ask":
-        service = open_service(settings, rebuild=args.rebuild)
-        answer = service.answer(args.question, settings.top_k)
-        if args.json:
-            print(json.dumps(to_json(answer), ensure_ascii=False))
-        else:
-            print(to_text(answer, ansi_bold if sys.stdout.isatty() else marker_bold))
-        return EXIT_OK
-    if args.command == "repl":
-        service = open_service(settings, rebuild=args.rebuild)
-        if not sys.stdin.isatty():
-            return run_repl(
-                service, input_fn=_stdin_line, out=sys.stdout, k=settings.top_k, interactive=False
-            )
-        with readline_history(settings.index_dir / "repl_history"):
-            return run_repl(service, out=sys.stdout, k=settings.top_k)
-    if args.command == "discord":
-        from .discord_app import run_discord  # discord.py loads only for this command
+    from . import commands
 
+    if args.command == "index":
+        if args.verify:
+            return commands.run_verify(settings, sys.stdout)
+        return _interruptible_index(settings)
+    if args.command == "ask":
+        return commands.run_ask(
+            settings, args.question, as_json=args.json, rebuild=args.rebuild, out=sys.stdout
+        )
+    if args.command == "repl":
+        return commands.run_interactive(settings, rebuild=args.rebuild, out=sys.stdout)
+    if args.command == "discord":
+        from .discord_app import run_discord
+
+        commands.warn_if_replacing(settings)
         return run_discord(settings, sync=args.sync)
     if args.command == "eval":
+        from .evaluate import run_eval
+
         return run_eval(args, settings)
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _stdin_line(_prompt: str) -> str:
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError
-    return line
+def _interruptible_index(settings: Settings) -> int:
+    """`article-qa index`, saying on Ctrl-C which index is live afterwards."""
+    from . import commands
+
+    before = commands.live_generation(settings.index_dir)
+    try:
+        return commands.run_index(settings, sys.stdout)
+    except KeyboardInterrupt:
+        after = commands.live_generation(settings.index_dir)
+        if after is None:
+            outcome = "no index was built"
+        elif after == before:
+            outcome = "the previous index is unchanged"
+        else:
+            outcome = "the new index was already complete and is in use"
+        sys.stderr.write(f"\ninterrupted; {outcome}\n")
+        return EXIT_INTERRUPTED

@@ -4,27 +4,56 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
+from index.analyzer import Analyzer, AnalyzerConfig
 from index.answer import Answerer
 from index.errors import ArticleQAError
 
-from .render import ansi_bold, marker_bold, to_text
+from .render import marker_bold, to_text
+from .terminal import age, bold_style, printable
 
 log = logging.getLogger(__name__)
 
 HELP = """Type a question and press Enter. Commands:
-  :k N     show N passages per answer (1-10)
+  :k N     show N passages per answer (1-10); :k alone shows the current value
+  :info    the corpus, how many articles and passages are indexed, and when
+  :reload  reopen the index, rebuilding it first if the corpus changed
   :help    this help
-  :quit    leave (Ctrl-D and Ctrl-C work too)"""
+  :quit    leave (or Ctrl-D); Ctrl-C clears the line"""
 PROMPT = "question> "
+NO_WORDS = "the question has no searchable words; ask about a name, a place, a topic or an event"
+MAX_K = 10
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Analyzer:
+    return Analyzer(AnalyzerConfig())
+
+
+def has_searchable_words(question: str) -> bool:
+    """False for questions made only of stopwords and punctuation ("", "?", "the"): nothing to look up."""
+    return bool(_analyzer().query_terms(question))
+
+
+def shortfall(shown: int, k: int) -> str | None:
+    """Why fewer passages than asked for are shown, if so."""
+    if 0 < shown < k:
+        return f"only {shown} passage{'s' if shown != 1 else ''} match{'es' if shown == 1 else ''}"
+    return None
 
 
 @contextlib.contextmanager
 def readline_history(path: Path) -> Iterator[None]:
-    """Line editing and persistent history for `input()`, where readline exists."""
+    """Line editing and persistent history for `input()`, where readline exists.
+
+    The history holds every question asked, so its file is readable by its owner only (0600).
+    """
     try:
         import readline
     except ImportError:  # pragma: no cover - Windows without pyreadline
@@ -38,7 +67,79 @@ def readline_history(path: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.chmod(path, 0o600)  # also a file an older version or another readline left readable
             readline.write_history_file(path)
+
+
+@dataclass
+class _Session:
+    answerer: Answerer
+    k: int
+    out: TextIO
+    reopen: Callable[[], Answerer] | None
+
+
+def _command(session: _Session, line: str) -> bool:
+    """Run one `:command`; returns False when the loop should end."""
+    command, _, argument = line.partition(" ")
+    argument = argument.strip()
+    out = session.out
+    if command in (":q", ":quit", ":exit"):
+        return False
+    if command in (":h", ":help", ":?"):
+        out.write(HELP + "\n")
+    elif command == ":k":
+        if not argument:
+            out.write(f"showing {session.k} passage(s) per answer\n")
+        elif argument.isdigit() and 1 <= int(argument) <= MAX_K:
+            session.k = int(argument)
+            out.write(f"showing {session.k} passage(s) per answer\n")
+        else:
+            out.write(f"k must be 1-{MAX_K}\n")
+    elif command == ":info":
+        out.write(_info(session.answerer) + "\n")
+    elif command == ":reload":
+        _reload(session)
+    else:
+        out.write(f"unknown command {line!r}; :help lists the commands\n")
+    return True
+
+
+def _info(answerer: Answerer) -> str:
+    stats = answerer.stats()
+    skipped = f" ({stats.skipped_files} file(s) skipped)" if stats.skipped_files else ""
+    return (
+        f"corpus: {printable(stats.corpus)}\n"
+        f"indexed: {stats.articles:,} articles, {stats.passages:,} passages{skipped}\n"
+        f"built: {age(stats.built_at)}"
+    )
+
+
+def _reload(session: _Session) -> None:
+    if session.reopen is None:
+        session.out.write("this session cannot reload its index\n")
+        return
+    try:
+        session.answerer = session.reopen()
+    except ArticleQAError as err:
+        session.out.write(f"reload failed, still answering from the previous index: {err}\n")
+        return
+    stats = session.answerer.stats()
+    session.out.write(f"reloaded: {stats.articles:,} articles, {stats.passages:,} passages\n")
+
+
+def _ask(session: _Session, question: str, bold: Callable[[str], str]) -> None:
+    if not has_searchable_words(question):
+        session.out.write(NO_WORDS + "\n")
+        return
+    try:
+        answer = session.answerer.answer(question, session.k)
+    except ArticleQAError as err:
+        session.out.write(f"{err}\n")
+        return
+    note = shortfall(len(answer.passages), session.k)
+    session.out.write(to_text(answer, bold) + (f"\n\n({note})" if note else "") + "\n\n")
 
 
 def run_repl(
@@ -48,40 +149,38 @@ def run_repl(
     out: TextIO,
     k: int = 3,
     interactive: bool = True,
+    reopen: Callable[[], Answerer] | None = None,
 ) -> int:
-    """Answer questions until `:quit`, end of input or Ctrl-C; returns the exit code."""
-    bold = ansi_bold if interactive and out.isatty() else marker_bold
+    """Answer questions until `:quit` or end of input; returns the exit code.
+
+    On a terminal (`interactive`), Ctrl-C abandons the line being typed or the answer being looked up,
+    as in a shell. Reading from a pipe, Ctrl-C stops the loop (exit code 130). `reopen` serves
+    `:reload`: it returns the answerer of the index as it is now.
+    """
+    session = _Session(answerer, k, out, reopen)
+    bold = bold_style(out) if interactive else marker_bold
     prompt = PROMPT if interactive else ""
     if interactive:
         stats = answerer.stats()
         out.write(f"article-qa: {stats.articles} articles, {stats.passages} passages. :help for commands.\n")
     while True:
         try:
-            line = input_fn(prompt).strip()
-        except (EOFError, KeyboardInterrupt):
+            line = printable(input_fn(prompt)).strip()
+            if not line:
+                continue
+            if line.startswith(":"):
+                if not _command(session, line):
+                    return 0
+                continue
+            if not interactive:
+                out.write(f"question: {line}\n")
+            _ask(session, line, bold)
+            out.flush()
+        except EOFError:
             if interactive:
                 out.write("\n")
             return 0
-        if not line:
-            continue
-        if line.startswith(":"):
-            command, _, argument = line.partition(" ")
-            if command in (":q", ":quit", ":exit"):
-                return 0
-            if command in (":h", ":help", ":?"):
-                out.write(HELP + "\n")
-            elif command == ":k" and argument.strip().isdigit() and 1 <= int(argument) <= 10:
-                k = int(argument)
-                out.write(f"showing {k} passage(s) per answer\n")
-            else:
-                out.write(f"unknown command {line!r}; :help lists the commands\n")
-            continue
-        if not interactive:
-            out.write(f"question: {line}\n")
-        try:
-            answer = answerer.answer(line, k)
-        except ArticleQAError as err:
-            out.write(f"{err}\n")
-            continue
-        out.write(to_text(answer, bold) + "\n\n")
-        out.flush()
+        except KeyboardInterrupt:
+            if not interactive:
+                return 130
+            out.write("\n")

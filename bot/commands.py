@@ -1,0 +1,163 @@
+"""What `article-qa index`, `ask` and `repl` do once the command line is parsed and settings are read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from index.answer import QAService
+from index.builder import corpus_key, index_status
+from index.errors import ArticleQAError, IndexMissingError, QuestionError
+from index.store import IndexStore
+
+from .config import Settings
+from .render import to_json, to_text
+from .repl import NO_WORDS, has_searchable_words, readline_history, run_repl, shortfall
+from .service import build, index_config, open_service
+from .terminal import age, bold_style
+
+log = logging.getLogger(__name__)
+
+# Build progress goes to the stderr of the moment: bot.service binds its default stream when it is
+# imported, and this module is imported late, by the command that runs.
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def indexed_corpus(index_dir: Path) -> Path | None:
+    """The corpus the live index of `index_dir` was built from, or None without a readable index."""
+    try:
+        recorded = Path(IndexStore(index_dir).read_manifest().corpus)
+    except ArticleQAError:
+        return None
+    # The manifest keeps the corpus as its resolved path (index.builder.corpus_key); anything else
+    # cannot be opened again, so it is not taken for one.
+    return recorded if recorded.is_absolute() else None
+
+
+def answering_settings(settings: Settings, *, corpus_given: bool) -> Settings:
+    """The settings with the corpus questions are answered from.
+
+    A corpus named by --corpus, ARTICLE_QA_CORPUS or .env is used as given. Otherwise the corpus the
+    index was built from is used, so `article-qa index --corpus ~/news` followed by a plain
+    `article-qa ask` answers from ~/news instead of rebuilding from ./corpus.
+    """
+    if corpus_given:
+        return settings
+    recorded = indexed_corpus(settings.index_dir)
+    if recorded is None or corpus_key(settings.corpus) == str(recorded):
+        return settings
+    return settings.model_copy(update={"corpus": recorded})
+
+
+def warn_if_replacing(settings: Settings) -> bool:
+    """Say so before an explicitly named corpus replaces the index of another corpus; True if it will."""
+    recorded = indexed_corpus(settings.index_dir)
+    if recorded is None or str(recorded) == corpus_key(settings.corpus):
+        return False
+    log.warning("replacing the index of %s with %s", recorded, settings.corpus)
+    return True
+
+
+def open_answering(settings: Settings, *, rebuild: bool = False) -> QAService:
+    """Open the service, warning first when the index of another corpus is about to be replaced."""
+    if warn_if_replacing(settings) and not rebuild:
+        build(
+            settings, stream=sys.stderr
+        )  # built here, so opening does not report the same replacement a second time
+    return open_service(settings, rebuild=rebuild, stream=sys.stderr)
+
+
+def run_index(settings: Settings, out: TextIO) -> int:
+    """`article-qa index`: build the index and say what it holds and which corpus it answers from."""
+    warn_if_replacing(settings)
+    manifest = build(settings, stream=sys.stderr)
+    skipped = f", {manifest.skipped_files:,} file(s) skipped" if manifest.skipped_files else ""
+    out.write(
+        f"Indexed {manifest.passages:,} passages from {manifest.articles:,} articles of {manifest.corpus} "
+        f"in {manifest.build_seconds:.2f} s{skipped} -> {settings.index_dir}\n"
+    )
+    return EXIT_OK
+
+
+def run_verify(settings: Settings, out: TextIO) -> int:
+    """`article-qa index --verify`: checksum the index as it is, without building anything first."""
+    store = IndexStore(settings.index_dir)
+    try:
+        generation = store.current()
+        manifest = store.read_manifest(generation)
+        store.verify(generation, manifest, full=True)
+    except IndexMissingError as err:
+        log.error("%s", err)
+        return EXIT_ERROR
+    except ArticleQAError as err:
+        log.error("the index is damaged: %s", err)
+        return EXIT_ERROR
+    status = index_status(settings.corpus, settings.index_dir, index_config(settings))
+    freshness = (
+        "It is up to date with the corpus."
+        if status.usable
+        else f"It needs a rebuild ({status.reason}); `article-qa ask` does that on its own."
+    )
+    out.write(
+        f"The index in {settings.index_dir} is intact: {len(manifest.files)} files checked.\n"
+        f"It holds {manifest.passages:,} passages from {manifest.articles:,} articles of "
+        f"{manifest.corpus}, built {age(_built_at(manifest.built_at))}.\n{freshness}\n"
+    )
+    return EXIT_OK
+
+
+def _built_at(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso)
+
+
+def run_ask(settings: Settings, question: str, *, as_json: bool, rebuild: bool, out: TextIO) -> int:
+    """`article-qa ask`: the best passages for one question, as text or JSON.
+
+    Raises:
+        QuestionError: the question has no searchable words, or is too long.
+    """
+    if not has_searchable_words(question):
+        raise QuestionError(NO_WORDS)
+    service = open_answering(settings, rebuild=rebuild)
+    answer = service.answer(question, settings.top_k)
+    if as_json:
+        out.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
+        return EXIT_OK
+    note = shortfall(len(answer.passages), settings.top_k)
+    out.write(to_text(answer, bold_style(out)) + (f"\n\n({note})" if note else "") + "\n")
+    return EXIT_OK
+
+
+def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
+    """`article-qa repl`: a prompt on a terminal, one answer per line of input otherwise."""
+    service = open_answering(settings, rebuild=rebuild)
+
+    def reopen() -> QAService:
+        return open_service(settings, stream=sys.stderr)
+
+    if not sys.stdin.isatty():
+        return run_repl(
+            service, input_fn=_stdin_line, out=out, k=settings.top_k, interactive=False, reopen=reopen
+        )
+    with readline_history(settings.index_dir / "repl_history"):
+        return run_repl(service, out=out, k=settings.top_k, reopen=reopen)
+
+
+def _stdin_line(_prompt: str) -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
+def live_generation(index_dir: Path) -> str | None:
+    """The name of the live index generation, to tell afterwards whether a build replaced it."""
+    try:
+        return IndexStore(index_dir).current().name
+    except ArticleQAError:
+        return None
