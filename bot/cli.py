@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index.errors import ArticleQAError, CorpusError, QuestionError
+from index.errors import ArticleQAError, CorpusError, IndexDirectoryError, QuestionError
 
 from .config import Settings
 from .evaluate import add_eval_parser, run_eval
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args, settings)
     try:
         return _run(args, settings)
-    except (CorpusError, QuestionError) as err:
+    except (CorpusError, IndexDirectoryError, QuestionError) as err:
         log.error("%s", err)
         return EXIT_USAGE
     except ArticleQAError as err:

@@ -144,6 +144,30 @@ def open_or_stale(
     return OpenedService(service)
 
 
+def recover_from_damage(
+    settings: Settings,
+    service: QAService,
+    err: IndexFormatError,
+    *,
+    stream: TextIO = sys.stderr,
+    builder: Builder = build_index,
+) -> QAService:
+    """The service to use once `service` found its index damaged while answering (`err`): the live
+    index when another process has replaced that one already, else a rebuilt one (said once)."""
+    try:
+        replaced = IndexStore(settings.index_dir).current() != service.generation
+    except ArticleQAError:
+        replaced = False
+    if replaced:
+        try:
+            return _load(settings)
+        except ArticleQAError:
+            pass  # damaged too: rebuild
+    _build(settings, builder, stream, skip_if_current=False)
+    log.warning("index was corrupt (%s); rebuilt it", _without_hint(str(err)))
+    return _load(settings)
+
+
 def _build(settings: Settings, builder: Builder, stream: TextIO, *, skip_if_current: bool) -> Manifest:
     return builder(
         settings.corpus,
