@@ -416,14 +416,16 @@ class IndexStore:
             os.chmod(staging, FOLDER_MODE)
             (staging / STAGING_MARK).touch(mode=FILE_MODE)
             manifest = fill(staging)
-            (staging / STAGING_MARK).unlink()
             files = {}
             for path in sorted(staging.iterdir()):
+                if path.name == STAGING_MARK:
+                    continue
                 os.chmod(path, FILE_MODE)
                 _fsync_file(path)
                 files[path.name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
             manifest = Manifest(**{**asdict(manifest), "files": files})
             self._write(staging / MANIFEST, json.dumps(manifest.to_json(), indent=1).encode())
+            (staging / STAGING_MARK).unlink()  # the manifest proves the folder is ours from here on
             _fsync_dir(staging)
             os.replace(staging, final)
             _fsync_dir(self.directory)

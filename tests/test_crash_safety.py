@@ -155,7 +155,7 @@ def test_sigkill_at_random_moments_never_leaves_an_index_that_loads_wrongly(tmp_
             possible = possible[possible.index(found) :]  # never goes back to an older build
         # Killed builds leave at most one of each leftover (staging folder, temp pointer, generation never
         # made live) behind: each build removes what the ones before it left.
-        leftovers = [n for n in index_entries(index_dir) if n not in (CURRENT, "lock")]
+        leftovers = [n for n in index_entries(index_dir) if n not in (CURRENT, LOCK, MARKER)]
         assert len(leftovers) <= 3, leftovers
 
     # The next run serves the current corpus: it rebuilds unless the last killed build got through.
