@@ -17,132 +17,53 @@ to build in a non-empty folder that is not an index folder. Folders are private 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import hashlib
 import json
 import logging
-import math
 import os
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import IndexDirectoryError, IndexFormatError, IndexMissingError
+from .layout import (
+    CURRENT,
+    FILE_MODE,
+    FOLDER_MODE,
+    LOCK,
+    MARKER,
+    MARKER_TEXT,
+    PRODUCT_NAMES,
+    STAGING_MARK,
+    TEMP_FILE,
+    is_generation_name,
+    is_own_generation,
+    is_own_staging,
+    is_store_name,
+)
+from .manifest import FORMAT_NAME, FORMAT_VERSION, MANIFEST, REBUILD_HINT, Manifest
+
+__all__ = [
+    "CURRENT",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "LOCK",
+    "MANIFEST",
+    "MARKER",
+    "REBUILD_HINT",
+    "IndexStore",
+    "Manifest",
+    "write_atomic",
+]
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAME = "article-qa-index"
-FORMAT_VERSION = 2  # 2: per-passage and per-article CRC32 checksums
-MANIFEST = "manifest.json"
-CURRENT = "CURRENT"
-LOCK = "lock"
-MARKER = "ARTICLE-QA-INDEX"
-MARKER_TEXT = b"article-qa index folder: article-qa creates, replaces and removes the index files here.\n"
-STAGING_MARK = ".article-qa-staging"  # inside a generation while it is written: proves a killed build's
-REBUILD_HINT = "run `article-qa index` to rebuild it"
-FOLDER_MODE, FILE_MODE = 0o700, 0o600
-# Manifest counts beyond this are damage, not data (and would overflow what front-ends display).
-MAX_COUNT = 2**40
-
-_GENERATION = re.compile(r"gen-\d{14}-[0-9a-f]{12}")
-_OLD_GENERATION = re.compile(r"gen-[0-9a-f]{12}")  # written before the ARTICLE-QA-INDEX marker existed
-_TEMP_FILE = re.compile(rf"({CURRENT}|{MARKER})\.tmp-[0-9a-f]{{8}}")
-_OLD_STAGED_FILE = re.compile(r"[a-z_.]+\.(npy|json|jsonl|txt)(\.tmp-[0-9a-f]{8})?")
-# What else article-qa keeps in an index folder: REPL history, eval indexes, the Discord command sync,
-# and the single-file index of its first versions.
-PRODUCT_NAMES = frozenset({"repl_history", "eval", "discord-commands.json", "index.json"})
-
 T = TypeVar("T")
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("article-qa")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """How an index was built and what it holds."""
-
-    settings: dict[str, Any]  # analyzer, chunking and BM25 settings
-    corpus: str
-    corpus_fingerprint: str
-    articles: int
-    passages: int
-    skipped_files: int
-    built_at: str  # ISO 8601, UTC
-    build_seconds: float
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"size", "sha256"}
-    format: str = FORMAT_NAME
-    format_version: int = FORMAT_VERSION
-    package_version: str = field(default_factory=package_version)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Manifest:
-        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise IndexFormatError(f"not an article-qa index manifest; {REBUILD_HINT}")
-        if data.get("format_version") != FORMAT_VERSION:
-            found = data.get("format_version")
-            raise IndexFormatError(
-                f"index format {found} is not the supported {FORMAT_VERSION}; {REBUILD_HINT}"
-            )
-        try:
-            manifest = cls(**{key: data[key] for key in cls.__dataclass_fields__})
-        except (KeyError, TypeError) as err:
-            raise IndexFormatError(f"index manifest is incomplete ({err}); {REBUILD_HINT}") from None
-        manifest._check_types()
-        return manifest
-
-    def _check_types(self) -> None:
-        """Raise IndexFormatError unless every field has the type and range the code relies on."""
-        texts = ("corpus", "corpus_fingerprint", "package_version")
-        counts = ("articles", "passages", "skipped_files")
-        bad = [name for name in texts if not isinstance(getattr(self, name), str)]
-        bad += [name for name in counts if type(getattr(self, name)) is not int]
-        bad += [name for name in counts if name not in bad and not 0 <= getattr(self, name) <= MAX_COUNT]
-        if not {"articles", "passages"} & set(bad) and self.passages < self.articles:
-            bad.append("passages")  # every article indexed has at least one passage
-        if not isinstance(self.settings, dict):
-            bad.append("settings")
-        seconds = self.build_seconds
-        if type(seconds) not in (int, float) or not math.isfinite(seconds) or seconds < 0:
-            bad.append("build_seconds")
-        if not _valid_files(self.files):
-            bad.append("files")
-        try:
-            if dt.datetime.fromisoformat(self.built_at).tzinfo is None:
-                bad.append("built_at")
-        except (TypeError, ValueError):
-            bad.append("built_at")
-        if bad:
-            raise IndexFormatError(f"index manifest has a malformed {bad[0]!r}; {REBUILD_HINT}")
-
-
-def _valid_files(files: Any) -> bool:
-    """True for {name: {"size": int, "sha256": str}} with plain file names."""
-    return isinstance(files, dict) and all(
-        isinstance(name, str)
-        and name not in ("", ".", "..", MANIFEST)
-        and "/" not in name
-        and "\0" not in name
-        and isinstance(entry, dict)
-        and type(entry.get("size")) is int
-        and entry["size"] >= 0
-        and isinstance(entry.get("sha256"), str)
-        for name, entry in files.items()
-    )
 
 
 def _sha256(path: Path) -> str:
@@ -213,7 +134,7 @@ class IndexStore:
         except (OSError, UnicodeDecodeError) as err:
             raise IndexFormatError(f"cannot read index pointer {pointer} ({err}); {REBUILD_HINT}") from None
         generation = self.directory / name
-        if not _is_generation_name(name) or not generation.is_dir():
+        if not is_generation_name(name) or not generation.is_dir():
             raise IndexFormatError(f"index pointer {pointer} names a missing generation; {REBUILD_HINT}")
         return generation
 
@@ -346,7 +267,7 @@ class IndexStore:
             ) from err
         if MARKER in names or self._holds_index():
             return created
-        foreign = sorted(name for name in names if not _is_store_name(name) and name not in PRODUCT_NAMES)
+        foreign = sorted(name for name in names if not is_store_name(name) and name not in PRODUCT_NAMES)
         if foreign:
             raise IndexDirectoryError(
                 f"cannot use {directory} as the index directory: it is not an article-qa index folder and "
@@ -357,7 +278,7 @@ class IndexStore:
     def _holds_index(self) -> bool:
         """True when the pointer names a generation of this store (one made before the marker, say)."""
         try:
-            return _is_own_generation(self.current())
+            return is_own_generation(self.current())
         except (IndexMissingError, IndexFormatError):
             return False
 
@@ -448,10 +369,10 @@ class IndexStore:
     def _remove_leftovers(self) -> None:
         """Remove what killed builds left: temp files, staging folders, and generations never made live."""
         for path in self.directory.iterdir():
-            if _TEMP_FILE.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            if TEMP_FILE.fullmatch(path.name) and path.is_file() and not path.is_symlink():
                 log.debug("removing the unfinished file %s", path.name)
                 path.unlink(missing_ok=True)
-            elif _is_own_staging(path):
+            elif is_own_staging(path):
                 log.debug("removing unfinished build %s", path.name)
                 shutil.rmtree(path, ignore_errors=True)
         # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
@@ -461,50 +382,8 @@ class IndexStore:
     def _remove_old(self, keep: str | None) -> None:
         # Running readers keep their memory-mapped files alive after unlinking (POSIX).
         for path in self.directory.iterdir():
-            if path.name != keep and _is_own_generation(path):
+            if path.name != keep and is_own_generation(path):
                 shutil.rmtree(path, ignore_errors=True)
-
-
-def _is_generation_name(name: str) -> bool:
-    return bool(_GENERATION.fullmatch(name) or _OLD_GENERATION.fullmatch(name))
-
-
-def _is_store_name(name: str) -> bool:
-    """A name this store writes in an index directory."""
-    return (
-        name in (CURRENT, LOCK, MARKER)
-        or bool(_TEMP_FILE.fullmatch(name))
-        or _is_generation_name(name.removesuffix(".tmp"))
-    )
-
-
-def _is_own_generation(path: Path) -> bool:
-    """A finished generation folder of this store: its strict name, and its manifest inside."""
-    if not _is_generation_name(path.name) or path.is_symlink() or not path.is_dir():
-        return False
-    try:
-        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and data.get("format") == FORMAT_NAME
-
-
-def _is_own_staging(path: Path) -> bool:
-    """An unfinished generation folder of this store: its strict name, and its marker or manifest inside
-    (builds before the marker existed: only files with the names of index files, or nothing)."""
-    base = path.name.removesuffix(".tmp")
-    if base == path.name or not _is_generation_name(base) or path.is_symlink() or not path.is_dir():
-        return False
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return False
-    names = {entry.name for entry in entries}
-    if not names or STAGING_MARK in names or MANIFEST in names:
-        return True
-    return bool(_OLD_GENERATION.fullmatch(base)) and all(
-        entry.is_file(follow_symlinks=False) and _OLD_STAGED_FILE.fullmatch(entry.name) for entry in entries
-    )
 
 
 def _is_open_file(fd: int, path: Path) -> bool:
