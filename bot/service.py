@@ -118,19 +118,21 @@ def open_or_stale(
         ArticleQAError: no index can be served (nothing usable is live, and building failed).
     """
     status = index_status(settings.corpus, settings.index_dir, index_config(settings))
+    damaged: str | None = None
     if status.usable and not rebuild:
         IndexStore(settings.index_dir).tidy()
         try:
-            return OpenedService(_load(settings))
+            return _open_current(settings)
         except (IndexFormatError, IndexMissingError) as err:
-            # The quick checks on load passed the status, but the files are damaged.
+            # The status check passed, but the files are damaged.
             status = IndexStatus("broken", str(err))
+            damaged = _live_name(settings)
     if status.state == "stale" and not rebuild:
         log.info("%s; updating the index", status.reason)
     try:
-        # Several processes may start at once on a missing or stale index: the first builds, the others
-        # use it. A damaged index is rebuilt in any case: it would still pass the status check.
-        _build(settings, builder, stream, skip_if_current=not rebuild and status.state != "broken")
+        # Several processes may start at once on a missing, stale or damaged index: the first builds,
+        # the others use what it built.
+        _build(settings, builder, stream, skip_if_current=not rebuild and not damaged, replacing=damaged)
     except (IndexWriteError, IndexDirectoryError, OSError) as err:
         if status.state == "broken":
             raise _write_error(settings, err) from None
@@ -154,28 +156,45 @@ def recover_from_damage(
 ) -> QAService:
     """The service to use once `service` found its index damaged while answering (`err`): the live
     index when another process has replaced that one already, else a rebuilt one (said once)."""
-    try:
-        replaced = IndexStore(settings.index_dir).current() != service.generation
-    except ArticleQAError:
-        replaced = False
-    if replaced:
-        try:
-            return _load(settings)
-        except ArticleQAError:
-            pass  # damaged too: rebuild
-    _build(settings, builder, stream, skip_if_current=False)
+    _build(settings, builder, stream, skip_if_current=False, replacing=service.generation.name)
     log.warning("index was corrupt (%s); rebuilt it", _without_hint(str(err)))
     return _load(settings)
 
 
-def _build(settings: Settings, builder: Builder, stream: TextIO, *, skip_if_current: bool) -> Manifest:
+def _build(
+    settings: Settings,
+    builder: Builder,
+    stream: TextIO,
+    *,
+    skip_if_current: bool,
+    replacing: str | None = None,
+) -> Manifest:
     return builder(
         settings.corpus,
         settings.index_dir,
         index_config(settings),
         StderrProgress(stream),
         skip_if_current=skip_if_current,
+        replacing=replacing,
     )
+
+
+def _live_name(settings: Settings) -> str | None:
+    try:
+        return IndexStore(settings.index_dir).current().name
+    except ArticleQAError:
+        return None
+
+
+def _open_current(settings: Settings) -> OpenedService:
+    """The live index, opened again when builds published twice while it was opened."""
+    before = _live_name(settings)
+    try:
+        return OpenedService(_load(settings))
+    except IndexFormatError:
+        if _live_name(settings) == before:
+            raise
+    return OpenedService(_load(settings))
 
 
 def _load(settings: Settings) -> QAService:

@@ -118,6 +118,13 @@ def _live_manifest(store: IndexStore) -> Manifest:
         return store.read_manifest()
 
 
+def _live_name(store: IndexStore) -> str | None:
+    try:
+        return store.current().name
+    except ArticleQAError:
+        return None
+
+
 def _made_by_older_version(store: IndexStore) -> bool:
     try:
         data = json.loads((store.current() / MANIFEST).read_text(encoding="utf-8"))
@@ -160,11 +167,14 @@ def build_index(
     progress: Progress | None = None,
     *,
     skip_if_current: bool = False,
+    replacing: str | None = None,
 ) -> Manifest:
     """Build the index of `corpus` into `index_dir` and make it the live one.
 
     With `skip_if_current`, a build that finds, once it holds the build lock, that the live index already
     serves `corpus` as configured (another process built it meanwhile) returns that index's manifest.
+    `replacing` names a generation found damaged: the build is skipped the same way, unless that
+    generation is still the live one (its files pass the status check, but not the load).
 
     Raises:
         CorpusError, EmptyCorpusError: the corpus is missing or has no usable article.
@@ -174,7 +184,8 @@ def build_index(
     corpus_files(corpus)  # a missing corpus is reported before the index folder is touched
     store = IndexStore(index_dir)
     with store.lock():
-        if skip_if_current and index_status(corpus, index_dir, config).usable:
+        replaced = replacing is not None and _live_name(store) not in (None, replacing)
+        if (skip_if_current or replaced) and index_status(corpus, index_dir, config).usable:
             log.info("the index in %s was built meanwhile by another process; using it", index_dir)
             return store.read_manifest()
         manifest = _build_and_publish(store, corpus, config, progress)

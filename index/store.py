@@ -223,9 +223,9 @@ class IndexStore:
             IndexDirectoryError: the directory is a file, cannot be created or written, or is a
                 non-empty folder that is not an index folder.
         """
-        created = self._prepare_directory()
         path = self.directory / LOCK
         while True:
+            created = self._prepare_directory()
             handle = self._open_lock(path, created)
             with handle:
                 try:

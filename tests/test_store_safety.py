@@ -321,6 +321,18 @@ def test_a_damaged_passage_found_while_answering_is_rebuilt_once(
     assert said[0].endswith("(checksum mismatch)); rebuilt it")
 
 
+def test_damage_another_process_already_repaired_is_not_rebuilt_again(settings: Settings) -> None:
+    service = open_service(settings, stream=io.StringIO())
+    flip_in_passage_text(settings.index_dir, b"four hours", b"fouv hours")
+    with pytest.raises(IndexFormatError) as info:
+        service.answer("how long did Kerry and Lavrov talk in Paris")
+    build_index(settings.corpus, settings.index_dir)  # another bot process found it first
+    repaired = IndexStore(settings.index_dir).current()
+    service = recover_from_damage(settings, service, info.value, stream=io.StringIO())
+    assert service.generation == repaired == IndexStore(settings.index_dir).current()
+    assert "four hours" in service.answer("how long did Kerry and Lavrov talk in Paris").passages[0].text
+
+
 def test_verify_checks_the_generation_the_service_answers_from(corpus_dir: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     build_index(corpus_dir, index_dir)
