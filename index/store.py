@@ -171,7 +171,8 @@ class IndexStore:
 
     def verify(self, generation: Path, manifest: Manifest, *, full: bool = False) -> None:
         """Check that the listed files, and only they, are there with their sizes; with `full`, their
-        checksums too (which reads every byte: done at publish and by `article-qa index --verify`).
+        checksums too. That reads every byte, so opening never does it: the checksums are computed once
+        at publish, and compared by `article-qa index --verify`.
 
         A file the manifest does not list is an error too: every file a build writes is listed, so an
         unlisted one was added later, or the manifest lost entries. (Dotfiles, such as a file manager's
