@@ -137,9 +137,13 @@ def open_or_stale(
         if status.state == "broken":
             raise _write_error(settings, err) from None
         try:
-            return OpenedService(_load(settings), _failure(err))
+            service = _load(settings)
         except ArticleQAError:
             raise _write_error(settings, err) from None
+        if status.usable:  # a rebuild was asked for, and the index is up to date anyway
+            log.warning("could not rebuild the index (%s); answering from the current one", _failure(err))
+            return OpenedService(service)
+        return OpenedService(service, _failure(err))
     service = _load(settings)
     if status.state == "broken":
         log.warning("index was corrupt (%s); rebuilt it", _without_hint(status.reason))

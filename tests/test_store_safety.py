@@ -235,6 +235,20 @@ def test_a_read_only_folder_seen_by_the_store_is_a_stale_reason(settings: Settin
     assert opened.stale_reason == "Read-only file system"
 
 
+def test_a_failed_rebuild_of_a_current_index_does_not_call_it_out_of_date(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    open_service(settings, stream=io.StringIO())
+    caplog.clear()
+    opened = open_or_stale(
+        settings, rebuild=True, stream=io.StringIO(), builder=failing_builder(errno.ENOSPC)
+    )
+    assert opened.stale_reason is None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "could not rebuild the index (No space left on device); answering from the current one"
+    ]
+
+
 def test_a_full_disk_without_a_previous_index_is_one_error(settings: Settings) -> None:
     with pytest.raises(IndexWriteError, match="No space left on device") as info:
         open_service(settings, stream=io.StringIO(), builder=failing_builder(errno.ENOSPC))
