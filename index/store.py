@@ -268,7 +268,13 @@ class IndexStore:
             ) from err
         if MARKER in names or self._holds_index():
             return created
-        foreign = sorted(name for name in names if not is_store_name(name) and name not in PRODUCT_NAMES)
+        foreign = sorted(
+            name
+            for name in names
+            if (not is_store_name(name) and name not in PRODUCT_NAMES)
+            # a folder where one of the store's files belongs is removed only in a proven index folder
+            or (name in (CURRENT, LOCK, MARKER) and (directory / name).is_dir())
+        )
         if foreign:
             raise IndexDirectoryError(
                 f"cannot use {directory} as the index directory: it is not an article-qa index folder and "

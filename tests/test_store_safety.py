@@ -100,6 +100,15 @@ def test_a_build_in_a_project_folder_is_refused_and_deletes_nothing(corpus_dir: 
     assert tree(project) == before  # not even a lock or marker file
 
 
+def test_a_users_folder_named_like_the_lock_is_not_removed(corpus_dir: Path, tmp_path: Path) -> None:
+    chosen = tmp_path / "chosen"
+    (chosen / "lock").mkdir(parents=True)
+    (chosen / "lock" / "combination.txt").write_text("12-34-56", encoding="utf-8")
+    with pytest.raises(IndexDirectoryError, match="'lock'"):
+        build_index(corpus_dir, chosen)
+    assert (chosen / "lock" / "combination.txt").read_text(encoding="utf-8") == "12-34-56"
+
+
 def test_the_corpus_folder_cannot_be_its_own_index(write_files) -> None:  # type: ignore[no-untyped-def]
     corpus = write_files({"news/gen-z-trends/resale.txt": TRENDS_ARTICLE, "news/ferry.txt": FERRY_ARTICLE})
     before = tree(corpus)
