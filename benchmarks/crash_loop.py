@@ -33,6 +33,7 @@ from bot.config import Settings  # noqa: E402
 from bot.service import open_service  # noqa: E402
 from index.answer import QAService  # noqa: E402
 from index.errors import IndexMissingError  # noqa: E402
+from index.store import CURRENT, LOCK, MARKER  # noqa: E402
 
 WORDS = (
     "talks minister border troops agreement meeting paris sunday federation crisis sanctions ambassador "
@@ -102,7 +103,7 @@ def leftovers(index_dir: Path, live: str | None) -> list[str]:
     """What a killed build left: staging folders, temp files, generations nothing points to."""
     if not index_dir.exists():
         return []
-    names = [p.name for p in index_dir.iterdir() if p.name not in ("CURRENT", "lock", live)]
+    names = [p.name for p in index_dir.iterdir() if p.name not in (CURRENT, LOCK, MARKER, live)]
     kinds = []
     for name in names:
         if name.endswith(".tmp"):
@@ -189,7 +190,7 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
                 print(f"FAIL: {service.manifest.articles} articles", file=sys.stderr)
                 return 1
             possible = possible[possible.index(found) :]
-            live = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+            live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
             load_seconds.append(time.monotonic() - opened)
         if "done" not in stages:
             left.update(leftovers(index_dir, live))
@@ -202,7 +203,8 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
         print("FAIL: the next run does not serve the current corpus", file=sys.stderr)
         return 1
     remaining = sorted(p.name for p in index_dir.iterdir())
-    clean = len(remaining) == 3 and remaining[0] == "CURRENT" and remaining[2] == "lock"
+    live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    clean = remaining == sorted([MARKER, CURRENT, LOCK, live])
 
     print(f"articles per build:        {articles:,}")
     print(f"kills survived:            {survived} (in {rounds} builds; {finished} finished before the kill)")

@@ -79,7 +79,7 @@ def _discard_stdout() -> None:
 
 def _main(argv: list[str]) -> int:
     args = parse(argv)
-    from index.errors import ArticleQAError, CorpusError, QuestionError
+    from index.errors import ArticleQAError, CorpusError, IndexDirectoryError, QuestionError
 
     from .config import SETTINGS_ERRORS, settings_error_message, warn_about_env_file
 
@@ -93,7 +93,7 @@ def _main(argv: list[str]) -> int:
     warn_about_env_file()
     try:
         return _run(args, settings)
-    except (CorpusError, QuestionError) as err:
+    except (CorpusError, IndexDirectoryError, QuestionError) as err:
         log.error("%s", err)
         return EXIT_USAGE
     except ArticleQAError as err:

@@ -13,13 +13,12 @@ from typing import Protocol
 
 from . import rerank
 from .analyzer import Analyzer, normalize_answer
-from .builder import IndexConfig
-from .errors import IndexFormatError, QuestionError
-from .inverted import InvertedIndex
+from .builder import IndexConfig, load_generation
+from .errors import QuestionError
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .records import Records
 from .rerank import RerankConfig
-from .store import REBUILD_HINT, IndexStore, Manifest
+from .store import IndexStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +86,7 @@ class QAService:
         index_dir: Path = Path(),
     ) -> None:
         self.index_dir = index_dir
+        self.generation = index_dir  # the generation folder, when opened from one
         self._engine = engine
         self._records = records
         self.manifest = manifest
@@ -107,21 +107,20 @@ class QAService:
             IndexFormatError: the index is corrupt, incomplete or of another format.
         """
         store = IndexStore(index_dir)
-        generation = store.current()
-        manifest = store.read_manifest(generation)
-        store.verify(generation, manifest, full=verify)
-        try:
-            engine = InvertedIndex.load(generation)
-            records = Records(generation)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise IndexFormatError(f"index in {index_dir} cannot be loaded ({err}); {REBUILD_HINT}") from None
-        return cls(engine, records, manifest, config, index_dir)
+
+        def load(generation: Path, manifest: Manifest) -> QAService:
+            if verify:
+                store.verify(generation, manifest, full=True)
+            engine, records = load_generation(generation, manifest)
+            service = cls(engine, records, manifest, config, index_dir)
+            service.generation = generation
+            return service
+
+        return store.open_live(load)
 
     def verify(self) -> None:
-        """Checksum every file of the loaded index (slow on large indexes)."""
-        store = IndexStore(self.index_dir)
-        generation = store.current()
-        store.verify(generation, store.read_manifest(generation), full=True)
+        """Checksum every file of the generation this service answers from (slow on large indexes)."""
+        IndexStore(self.index_dir).verify(self.generation, self.manifest, full=True)
 
     def stats(self) -> IndexStats:
         return IndexStats(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -15,12 +16,12 @@ import Stemmer
 from .analyzer import ANALYZER_VERSION, Analyzer, AnalyzerConfig
 from .bm25 import BM25Params
 from .chunker import ChunkingConfig, chunk_article
-from .errors import ArticleQAError, EmptyCorpusError, IndexFormatError, IndexMissingError
+from .errors import ArticleQAError, EmptyCorpusError, IndexFormatError, IndexMissingError, IndexWriteError
 from .inverted import InvertedIndex
-from .loader import Corpus, corpus_fingerprint, load_corpus
+from .loader import Corpus, corpus_files, corpus_fingerprint, load_corpus
 from .models import Chunk
-from .records import write_records
-from .store import REBUILD_HINT, IndexStore, Manifest
+from .records import Records, write_records
+from .store import FORMAT_NAME, FORMAT_VERSION, MANIFEST, REBUILD_HINT, IndexStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,12 @@ def index_status(corpus: Path, index_dir: Path, config: IndexConfig) -> IndexSta
     """Compare the live index with the corpus on disk and the settings, without loading it."""
     store = IndexStore(index_dir)
     try:
-        generation = store.current()
-        manifest = store.read_manifest(generation)
+        manifest = _live_manifest(store)
     except IndexMissingError as err:
         return IndexStatus("missing", str(err))
     except ArticleQAError as err:
+        if _made_by_older_version(store):
+            return IndexStatus("stale", "the index was made by an older version of article-qa")
         return IndexStatus("broken", str(err))
     if manifest.settings != config.to_json():
         return IndexStatus("stale", "the index was built with other analyzer, chunking or BM25 settings")
@@ -105,6 +107,59 @@ def index_status(corpus: Path, index_dir: Path, config: IndexConfig) -> IndexSta
     return IndexStatus("current", "up to date")
 
 
+def _live_manifest(store: IndexStore) -> Manifest:
+    """The live manifest; read again once if a build replaced the generation while it was read."""
+    generation = store.current()
+    try:
+        return store.read_manifest(generation)
+    except IndexFormatError:
+        if store.current() == generation:
+            raise
+        return store.read_manifest()
+
+
+def _live_name(store: IndexStore) -> str | None:
+    try:
+        return store.current().name
+    except ArticleQAError:
+        return None
+
+
+def _made_by_older_version(store: IndexStore) -> bool:
+    try:
+        data = json.loads((store.current() / MANIFEST).read_text(encoding="utf-8"))
+    except (ArticleQAError, OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        return False
+    version = data.get("format_version")
+    return type(version) is int and 1 <= version < FORMAT_VERSION
+
+
+def load_generation(generation: Path, manifest: Manifest) -> tuple[InvertedIndex, Records]:
+    """The engine and records of `generation`, memory-mapped and checked against `manifest`.
+
+    Raises:
+        IndexFormatError: the files cannot be loaded, or hold other counts than the manifest states.
+    """
+    try:
+        engine = InvertedIndex.load(generation)
+        records = Records(generation)
+    except IndexFormatError as err:
+        if REBUILD_HINT in str(err):
+            raise
+        raise IndexFormatError(f"{str(err).removesuffix('; rebuild it')}; {REBUILD_HINT}") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as err:
+        raise IndexFormatError(f"index in {generation} cannot be loaded ({err}); {REBUILD_HINT}") from None
+    found = (engine.n_docs, len(records), records.article_count)
+    if found != (manifest.passages, manifest.passages, manifest.articles):
+        raise IndexFormatError(
+            f"index in {generation} holds {found[1]} passages of {found[2]} articles, not the "
+            f"{manifest.passages} of {manifest.articles} its manifest states; {REBUILD_HINT}"
+        )
+    return engine, records
+
+
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -112,18 +167,25 @@ def build_index(
     progress: Progress | None = None,
     *,
     skip_if_current: bool = False,
+    replacing: str | None = None,
 ) -> Manifest:
     """Build the index of `corpus` into `index_dir` and make it the live one.
 
     With `skip_if_current`, a build that finds, once it holds the build lock, that the live index already
     serves `corpus` as configured (another process built it meanwhile) returns that index's manifest.
+    `replacing` names a generation found damaged: the build is skipped the same way, unless that
+    generation is still the live one (its files pass the status check, but not the load).
 
     Raises:
         CorpusError, EmptyCorpusError: the corpus is missing or has no usable article.
+        IndexDirectoryError: `index_dir` is a file, cannot be written, or is not an index folder.
+        IndexWriteError: the new index could not be written (the previous one stays live).
     """
+    corpus_files(corpus)  # a missing corpus is reported before the index folder is touched
     store = IndexStore(index_dir)
     with store.lock():
-        if skip_if_current and index_status(corpus, index_dir, config).usable:
+        replaced = replacing is not None and _live_name(store) not in (None, replacing)
+        if (skip_if_current or replaced) and index_status(corpus, index_dir, config).usable:
             log.info("the index in %s was built meanwhile by another process; using it", index_dir)
             return store.read_manifest()
         manifest = _build_and_publish(store, corpus, config, progress)
@@ -171,7 +233,12 @@ def _build_and_publish(
             build_seconds=round(time.perf_counter() - started, 3),
         )
 
-    return store.publish(fill)
+    try:
+        return store.publish(fill)
+    except OSError as err:
+        raise IndexWriteError(
+            f"could not write the index in {store.directory}: {err.strerror or err}"
+        ) from err
 
 
 def _chunk_all(corpus: Corpus, config: ChunkingConfig) -> list[Chunk]:

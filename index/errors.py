@@ -3,6 +3,8 @@
 ArticleQAError
 ├── CorpusError            a corpus path that is missing or unreadable
 │   └── EmptyCorpusError   a corpus with no usable article
+├── IndexDirectoryError    an index directory that is a file, unwritable, or holds other things
+├── IndexWriteError        an index that could not be written (disk full, read-only folder)
 ├── IndexMissingError      no index has been built yet
 ├── IndexFormatError       an index that is corrupt, foreign or from another version
 └── QuestionError          a question the engine refuses (too long, nothing to search)
@@ -21,6 +23,14 @@ class CorpusError(ArticleQAError):
 
 class EmptyCorpusError(CorpusError):
     """The corpus holds no usable article."""
+
+
+class IndexDirectoryError(ArticleQAError):
+    """The configured index directory cannot be used: a configuration error."""
+
+
+class IndexWriteError(ArticleQAError):
+    """A new index could not be written; any previous index is left as it was."""
 
 
 class IndexMissingError(ArticleQAError):

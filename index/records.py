@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -11,33 +12,42 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from .errors import IndexFormatError
 from .models import Article, Chunk, Source
+from .store import REBUILD_HINT
 
 PASSAGE_TEXT = "passages.txt"
-PASSAGE_TABLE = "passages.npy"  # int64 rows: byte start, byte end, article row, chunk number, char start
+# int64 rows: byte start, byte end, article row, chunk number, char start, CRC32 of the bytes
+PASSAGE_TABLE = "passages.npy"
+PASSAGE_COLUMNS = 6
 ARTICLE_DATA = "articles.jsonl"
 ARTICLE_OFFSETS = "articles.npy"  # int64 byte offsets of each line, plus the end
+ARTICLE_CHECKSUMS = "articles.crc32.npy"  # int64 CRC32 of each line
+FILES = (PASSAGE_TEXT, PASSAGE_TABLE, ARTICLE_DATA, ARTICLE_OFFSETS, ARTICLE_CHECKSUMS)
 
 
 def write_records(folder: Path, articles: Sequence[Article], chunks: Sequence[Chunk]) -> None:
     """Write the article and passage tables of `chunks` (whose doc ids are among `articles`) into `folder`."""
     row_of = {article.doc_id: row for row, article in enumerate(articles)}
-    offsets = [0]
+    offsets, checksums = [0], []
     with (folder / ARTICLE_DATA).open("wb") as out:
         for article in articles:
             line = json.dumps(_article_json(article), ensure_ascii=False).encode() + b"\n"
             out.write(line)
             offsets.append(offsets[-1] + len(line))
+            checksums.append(zlib.crc32(line))
     np.save(folder / ARTICLE_OFFSETS, np.asarray(offsets, dtype=np.int64))
+    np.save(folder / ARTICLE_CHECKSUMS, np.asarray(checksums, dtype=np.int64))
 
-    table = np.empty((len(chunks), 5), dtype=np.int64)
+    table = np.empty((len(chunks), PASSAGE_COLUMNS), dtype=np.int64)
     position = 0
     with (folder / PASSAGE_TEXT).open("wb") as out:
         for i, chunk in enumerate(chunks):
             data = chunk.text.encode()
             out.write(data)
-            table[i] = (position, position + len(data), row_of[chunk.doc_id], chunk.n, chunk.start)
-            position += len(data)
+            end = position + len(data)
+            table[i] = (position, end, row_of[chunk.doc_id], chunk.n, chunk.start, zlib.crc32(data))
+            position = end
     np.save(folder / PASSAGE_TABLE, table)
 
 
@@ -54,12 +64,17 @@ def _article_json(article: Article) -> dict[str, str | None]:
 
 
 class Records:
-    """Read access to passages and their articles, decoded on demand from memory-mapped files."""
+    """Read access to passages and their articles, decoded on demand from memory-mapped files.
+
+    Each passage and article line is checked against its CRC32 when read, so damage to the large text
+    files (never hashed whole on load) raises IndexFormatError instead of serving altered text.
+    """
 
     def __init__(self, folder: Path) -> None:
         self._table: npt.NDArray[np.int64] = np.load(folder / PASSAGE_TABLE, mmap_mode="r")
         self._text = _map_bytes(folder / PASSAGE_TEXT)
         self._article_offsets: npt.NDArray[np.int64] = np.load(folder / ARTICLE_OFFSETS, mmap_mode="r")
+        self._article_checksums: npt.NDArray[np.int64] = np.load(folder / ARTICLE_CHECKSUMS, mmap_mode="r")
         self._article_data = _map_bytes(folder / ARTICLE_DATA)
         self._check()
         self.source = lru_cache(maxsize=65_536)(self._source)
@@ -71,10 +86,17 @@ class Records:
         damage would surface as a crash (or wrong text) when a question hits the bad row.
         """
         table, offsets = self._table, self._article_offsets
-        if table.dtype != np.int64 or table.ndim != 2 or table.shape[1] != 5:
-            raise ValueError(f"{PASSAGE_TABLE} holds {table.dtype} {table.shape}, not int64 rows of 5")
+        if table.dtype != np.int64 or table.ndim != 2 or table.shape[1] != PASSAGE_COLUMNS:
+            raise ValueError(
+                f"{PASSAGE_TABLE} holds {table.dtype} {table.shape}, not int64 rows of {PASSAGE_COLUMNS}"
+            )
         if offsets.dtype != np.int64 or offsets.ndim != 1 or offsets.shape[0] < 1:
             raise ValueError(f"{ARTICLE_OFFSETS} holds {offsets.dtype} {offsets.shape}, not int64 offsets")
+        checksums = self._article_checksums
+        if checksums.dtype != np.int64 or checksums.shape != (offsets.shape[0] - 1,):
+            raise ValueError(
+                f"{ARTICLE_CHECKSUMS} holds {checksums.dtype} {checksums.shape}, not one per article"
+            )
         if offsets[0] != 0 or offsets[-1] != self._article_data.shape[0] or np.any(np.diff(offsets) < 0):
             raise ValueError(f"{ARTICLE_OFFSETS} does not match {ARTICLE_DATA}")
         if table.shape[0]:
@@ -92,17 +114,44 @@ class Records:
         return int(self._article_offsets.shape[0]) - 1
 
     def chunk(self, passage: int) -> Chunk:
-        start, end, article_row, n, char_start = (int(v) for v in self._table[passage])
-        text = bytes(self._text[start:end]).decode()
-        doc_id = self._article(article_row)["doc_id"] or ""
+        """The passage's text and place.
+
+        Raises:
+            IndexFormatError: its bytes or its row are damaged.
+        """
+        start, end, article_row, n, char_start, checksum = (int(v) for v in self._row(passage))
+        data = bytes(self._text[start:end])
+        try:
+            if zlib.crc32(data) != checksum:
+                raise ValueError("checksum mismatch")
+            text = data.decode()
+        except ValueError as err:  # also UnicodeDecodeError
+            raise IndexFormatError(
+                f"passage {passage} of the index is corrupt ({err}); {REBUILD_HINT}"
+            ) from None
+        doc_id = self._article(article_row).get("doc_id") or ""
         return Chunk(f"{doc_id}#{n}", doc_id, n, text, char_start, char_start + len(text))
 
     def article_row(self, passage: int) -> int:
-        return int(self._table[passage, 2])
+        return int(self._row(passage)[2])
+
+    def _row(self, passage: int) -> npt.NDArray[np.int64]:
+        if not 0 <= passage < len(self):  # a damaged posting list can name any number
+            raise IndexFormatError(f"the index names passage {passage}, which it lacks; {REBUILD_HINT}")
+        row: npt.NDArray[np.int64] = self._table[passage]
+        return row
 
     def _article(self, row: int) -> dict[str, str | None]:
         start, end = int(self._article_offsets[row]), int(self._article_offsets[row + 1])
-        data: dict[str, str | None] = json.loads(bytes(self._article_data[start:end]))
+        line = bytes(self._article_data[start:end])
+        try:
+            if zlib.crc32(line) != int(self._article_checksums[row]):
+                raise ValueError("checksum mismatch")
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except (ValueError, RecursionError) as err:
+            raise IndexFormatError(f"article {row} of the index is corrupt ({err}); {REBUILD_HINT}") from None
         return data
 
     def _source(self, article_row: int) -> Source:

@@ -2,117 +2,68 @@
 
 Layout of an index directory:
 
-    CURRENT              name of the live generation, replaced atomically (os.replace)
-    gen-<id>/            one complete index: manifest.json plus the files it lists
-    gen-<id>.tmp/        a build in progress; never read, removed by the next build
-    lock                 held (flock) by the one build allowed at a time
+    ARTICLE-QA-INDEX          marks the folder as an index folder that article-qa manages
+    CURRENT                   name of the live generation, replaced atomically (os.replace)
+    gen-<utc time>-<hex>/     one complete index: manifest.json plus the files it lists
+    gen-<utc time>-<hex>.tmp/ a build in progress; never read, removed by the next build
+    lock                      held (flock) by the one build allowed at a time
 
 A build writes and fsyncs a whole new generation, then swaps CURRENT; a crash at any moment leaves
-the previous generation live (or none, and the next run builds one).
+the previous generation live (or none, and the next run builds one). The store removes only what it
+can prove it made: names of its own strict patterns that hold its own marker or manifest. It refuses
+to build in a non-empty folder that is not an index folder. Folders are private (0700), files 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .errors import IndexFormatError, IndexMissingError
+from .errors import IndexDirectoryError, IndexFormatError, IndexMissingError
+from .layout import (
+    CURRENT,
+    FILE_MODE,
+    FOLDER_MODE,
+    LOCK,
+    MARKER,
+    MARKER_TEXT,
+    PRODUCT_NAMES,
+    STAGING_MARK,
+    TEMP_FILE,
+    is_generation_name,
+    is_own_generation,
+    is_own_staging,
+    is_store_name,
+)
+from .manifest import FORMAT_NAME, FORMAT_VERSION, MANIFEST, REBUILD_HINT, Manifest
+
+__all__ = [
+    "CURRENT",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "LOCK",
+    "MANIFEST",
+    "MARKER",
+    "REBUILD_HINT",
+    "IndexStore",
+    "Manifest",
+    "write_atomic",
+]
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAME = "article-qa-index"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-CURRENT = "CURRENT"
-# Files up to this size are checksummed on every load; larger ones when `verify=True` (index --verify).
-CHECKSUM_ON_LOAD_BYTES = 64 * 1024 * 1024
-REBUILD_HINT = "run `article-qa index` to rebuild it"
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("article-qa")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """How an index was built and what it holds."""
-
-    settings: dict[str, Any]  # analyzer, chunking and BM25 settings
-    corpus: str
-    corpus_fingerprint: str
-    articles: int
-    passages: int
-    skipped_files: int
-    built_at: str  # ISO 8601, UTC
-    build_seconds: float
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"size", "sha256"}
-    format: str = FORMAT_NAME
-    format_version: int = FORMAT_VERSION
-    package_version: str = field(default_factory=package_version)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Manifest:
-        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise IndexFormatError(f"not an article-qa index manifest; {REBUILD_HINT}")
-        if data.get("format_version") != FORMAT_VERSION:
-            found = data.get("format_version")
-            raise IndexFormatError(
-                f"index format {found} is not the supported {FORMAT_VERSION}; {REBUILD_HINT}"
-            )
-        try:
-            manifest = cls(**{key: data[key] for key in cls.__dataclass_fields__})
-        except (KeyError, TypeError) as err:
-            raise IndexFormatError(f"index manifest is incomplete ({err}); {REBUILD_HINT}") from None
-        manifest._check_types()
-        return manifest
-
-    def _check_types(self) -> None:
-        """Raise IndexFormatError unless every field has the type the code relies on."""
-        texts = ("corpus", "corpus_fingerprint", "package_version")
-        counts = ("articles", "passages", "skipped_files")
-        bad = [name for name in texts if not isinstance(getattr(self, name), str)]
-        bad += [name for name in counts if type(getattr(self, name)) is not int]
-        if not isinstance(self.settings, dict):
-            bad.append("settings")
-        if not isinstance(self.build_seconds, int | float):
-            bad.append("build_seconds")
-        if not _valid_files(self.files):
-            bad.append("files")
-        try:
-            dt.datetime.fromisoformat(self.built_at)
-        except (TypeError, ValueError):
-            bad.append("built_at")
-        if bad:
-            raise IndexFormatError(f"index manifest has a malformed {bad[0]!r}; {REBUILD_HINT}")
-
-
-def _valid_files(files: Any) -> bool:
-    """True for {name: {"size": int, "sha256": str}}."""
-    return isinstance(files, dict) and all(
-        isinstance(name, str)
-        and isinstance(entry, dict)
-        and type(entry.get("size")) is int
-        and isinstance(entry.get("sha256"), str)
-        for name, entry in files.items()
-    )
+T = TypeVar("T")
 
 
 def _sha256(path: Path) -> str:
@@ -136,11 +87,35 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` (mode 0600) to a temp file beside `path`, fsync it, then rename it over `path`."""
+    temp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with open(fd, "wb") as handle:
+            os.fchmod(fd, FILE_MODE)  # the mode given to open() is reduced by the umask
+            handle.write(data)
+            handle.flush()
+            os.fsync(fd)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+Writer = Callable[[Path, bytes], None]
+"""Writes one small store file (the pointer, the manifest, the marker) atomically."""
+
+
 class IndexStore:
     """Reads and atomically replaces the index generations of one directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, writer: Writer = write_atomic) -> None:
         self.directory = directory
+        self._write = writer
+
+    # ---- reading ---------------------------------------------------------------------------------
 
     def current(self) -> Path:
         """The live generation's folder.
@@ -159,7 +134,7 @@ class IndexStore:
         except (OSError, UnicodeDecodeError) as err:
             raise IndexFormatError(f"cannot read index pointer {pointer} ({err}); {REBUILD_HINT}") from None
         generation = self.directory / name
-        if not name.startswith("gen-") or "/" in name or not generation.is_dir():
+        if not is_generation_name(name) or not generation.is_dir():
             raise IndexFormatError(f"index pointer {pointer} names a missing generation; {REBUILD_HINT}")
         return generation
 
@@ -174,8 +149,30 @@ class IndexStore:
             ) from None
         return Manifest.from_json(data)
 
+    def open_live(self, load: Callable[[Path, Manifest], T]) -> T:
+        """`load(generation, manifest)` of the live generation, after the quick check of its files.
+
+        A build that publishes meanwhile removes the generation being opened; then the pointer names a
+        newer one, which is opened instead (once). A failure with the pointer unmoved is real damage.
+        """
+        generation = self.current()
+        try:
+            manifest = self.read_manifest(generation)
+            self.verify(generation, manifest)
+            return load(generation, manifest)
+        except IndexFormatError:
+            newer = self.current()
+            if newer == generation:
+                raise
+        log.debug("a build replaced %s while it was opened; opening %s", generation.name, newer.name)
+        manifest = self.read_manifest(newer)
+        self.verify(newer, manifest)
+        return load(newer, manifest)
+
     def verify(self, generation: Path, manifest: Manifest, *, full: bool = False) -> None:
-        """Check every listed file's size, and its checksum when small (or always with `full`).
+        """Check that the listed files, and only they, are there with their sizes; with `full`, their
+        checksums too. That reads every byte, so opening never does it: the checksums are computed once
+        at publish, and compared by `article-qa index --verify`.
 
         A file the manifest does not list is an error too: every file a build writes is listed, so an
         unlisted one was added later, or the manifest lost entries. (Dotfiles, such as a file manager's
@@ -201,7 +198,7 @@ class IndexStore:
                 ) from None
             if not path.is_file() or size != expected.get("size"):
                 raise IndexFormatError(f"index file {path} is truncated or replaced; {REBUILD_HINT}")
-            if full or size <= CHECKSUM_ON_LOAD_BYTES:
+            if full:
                 try:
                     actual = _sha256(path)
                 except OSError as err:
@@ -213,32 +210,110 @@ class IndexStore:
                         f"index file {path} is corrupt (checksum mismatch); {REBUILD_HINT}"
                     )
 
+    # ---- the build lock --------------------------------------------------------------------------
+
     @contextlib.contextmanager
     def lock(self, *, wait: bool = True) -> Iterator[bool]:
         """Hold the build lock: builds of one directory run one at a time, across processes.
 
         Yields whether the lock is held: with `wait=False`, False at once when another process holds it.
+        When no index is live at the end (a first build failed), the lock and marker files go again,
+        and the directory too if this call created it.
 
         Raises:
-            IndexFormatError: the index directory cannot be created or used.
+            IndexDirectoryError: the directory is a file, cannot be created or written, or is a
+                non-empty folder that is not an index folder.
         """
-        path = self.directory / "lock"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            _remove_if_folder(path)
-            handle = path.open("a+b")
-        except OSError as err:
-            raise IndexFormatError(f"cannot use {self.directory} as the index directory ({err})") from None
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
+        path = self.directory / LOCK
+        while True:
+            created = self._prepare_directory()
+            handle = self._open_lock(path, created)
+            with handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    yield False
+                    return
+                if not _is_open_file(handle.fileno(), path):
+                    continue  # a failed first build removed the file meanwhile: lock a new one
+                try:
+                    if not (self.directory / MARKER).is_file():
+                        self._write(self.directory / MARKER, MARKER_TEXT)
+                    yield True
+                finally:
+                    if not (self.directory / CURRENT).exists():
+                        self._give_up(created)
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
                 return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _prepare_directory(self) -> bool:
+        """Create the directory (0700) or check that it is one this store may build in; True if created."""
+        directory = self.directory
+        created = False
+        try:
+            if not directory.exists():
+                directory.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError):
+                    directory.mkdir(mode=FOLDER_MODE)
+                    os.chmod(directory, FOLDER_MODE)  # mkdir's mode is reduced by the umask
+                    created = True
+            if not directory.is_dir():
+                raise IndexDirectoryError(
+                    f"cannot use {directory} as the index directory: it is not a folder"
+                )
+            names = os.listdir(directory)
+        except OSError as err:
+            raise IndexDirectoryError(
+                f"cannot use {directory} as the index directory ({err.strerror or err})"
+            ) from err
+        if MARKER in names or self._holds_index():
+            return created
+        foreign = sorted(
+            name
+            for name in names
+            if (not is_store_name(name) and name not in PRODUCT_NAMES)
+            # a folder where one of the store's files belongs is removed only in a proven index folder
+            or (name in (CURRENT, LOCK, MARKER) and (directory / name).is_dir())
+        )
+        if foreign:
+            raise IndexDirectoryError(
+                f"cannot use {directory} as the index directory: it is not an article-qa index folder and "
+                f"holds other files ({foreign[0]!r}); choose a new or empty folder"
+            )
+        return created
+
+    def _holds_index(self) -> bool:
+        """True when the pointer names a generation of this store (one made before the marker, say)."""
+        try:
+            return is_own_generation(self.current())
+        except (IndexMissingError, IndexFormatError):
+            return False
+
+    def _open_lock(self, path: Path, created: bool) -> Any:
+        try:
+            _remove_if_folder(path)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as err:
+            if created:
+                with contextlib.suppress(OSError):
+                    self.directory.rmdir()
+            raise IndexDirectoryError(
+                f"cannot use {self.directory} as the index directory: cannot write in it "
+                f"({err.strerror or err})"
+            ) from err
+        return open(fd, "r+b")
+
+    def _give_up(self, created: bool) -> None:
+        """Remove the lock and marker of a directory that holds no index (a first build failed)."""
+        log.debug("no index was built in %s: removing its lock and marker", self.directory)
+        for name in (LOCK, MARKER):
+            with contextlib.suppress(OSError):
+                (self.directory / name).unlink()
+        if created:
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()  # only if nothing else is in it
+
+    # ---- writing ---------------------------------------------------------------------------------
 
     def tidy(self) -> None:
         """Remove what killed builds left behind, unless a build holds the lock right now (it tidies
@@ -248,7 +323,7 @@ class IndexStore:
                 if held:
                     self.current()  # never tidy around a broken pointer: the next build repairs it
                     self._remove_leftovers()
-        except (IndexMissingError, IndexFormatError):
+        except (IndexMissingError, IndexFormatError, IndexDirectoryError):
             return  # also a read-only index folder: reading it still works
 
     def publish(self, fill: Callable[[Path], Manifest]) -> Manifest:
@@ -256,71 +331,78 @@ class IndexStore:
 
         Call with the lock held. `fill` writes its files into the folder and returns their manifest
         (without `files`, which is computed here).
+
+        Raises:
+            OSError: the generation could not be written (the previous one stays live).
         """
         self._remove_leftovers()
-        name = f"gen-{uuid.uuid4().hex[:12]}"
-        staging = self.directory / f"{name}.tmp"
-        staging.mkdir()
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        name = f"gen-{stamp}-{uuid.uuid4().hex[:12]}"
+        staging, final = self.directory / f"{name}.tmp", self.directory / name
+        staging.mkdir(mode=FOLDER_MODE)
         try:
+            os.chmod(staging, FOLDER_MODE)
+            (staging / STAGING_MARK).touch(mode=FILE_MODE)
             manifest = fill(staging)
             files = {}
             for path in sorted(staging.iterdir()):
+                if path.name == STAGING_MARK:
+                    continue
+                os.chmod(path, FILE_MODE)
                 _fsync_file(path)
                 files[path.name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
             manifest = Manifest(**{**asdict(manifest), "files": files})
-            _write_atomic(staging / MANIFEST, json.dumps(manifest.to_json(), indent=1).encode())
+            self._write(staging / MANIFEST, json.dumps(manifest.to_json(), indent=1).encode())
+            (staging / STAGING_MARK).unlink()  # the manifest proves the folder is ours from here on
             _fsync_dir(staging)
-            final = self.directory / name
             os.replace(staging, final)
             _fsync_dir(self.directory)
             _remove_if_folder(self.directory / CURRENT)  # a folder where the pointer belongs
-            _write_atomic(self.directory / CURRENT, f"{name}\n".encode())
+            self._write(self.directory / CURRENT, f"{name}\n".encode())
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
+            if final.exists() and self._pointer() != name:
+                shutil.rmtree(final, ignore_errors=True)
             raise
         self._remove_old(keep=name)
         return manifest
 
+    def _pointer(self) -> str | None:
+        try:
+            return (self.directory / CURRENT).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+
     def _remove_leftovers(self) -> None:
         """Remove what killed builds left: temp files, staging folders, and generations never made live."""
-        for path in self.directory.glob("*.tmp*"):
-            log.debug("removing unfinished build %s", path.name)
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
+        for path in self.directory.iterdir():
+            if TEMP_FILE.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                log.debug("removing the unfinished file %s", path.name)
                 path.unlink(missing_ok=True)
+            elif is_own_staging(path):
+                log.debug("removing unfinished build %s", path.name)
+                shutil.rmtree(path, ignore_errors=True)
         # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
         # that nothing points to; with the lock held, no other build can be about to point to it.
-        try:
-            live: str | None = self.current().name
-        except (IndexMissingError, IndexFormatError):
-            live = None
-        self._remove_old(keep=live)
+        self._remove_old(keep=self._pointer())
 
     def _remove_old(self, keep: str | None) -> None:
         # Running readers keep their memory-mapped files alive after unlinking (POSIX).
-        for path in self.directory.glob("gen-*"):
-            if path.name != keep and path.is_dir() and not path.name.endswith(".tmp"):
+        for path in self.directory.iterdir():
+            if path.name != keep and is_own_generation(path):
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def _is_open_file(fd: int, path: Path) -> bool:
+    """True while `path` still names the open file `fd` (it may have been unlinked and recreated)."""
+    try:
+        return os.path.samestat(os.fstat(fd), path.stat())
+    except OSError:
+        return False
+
+
 def _remove_if_folder(path: Path) -> None:
-    """Remove a folder found where one of the store's own files belongs."""
+    """Remove a folder found where one of the store's own files belongs (in a folder it manages)."""
     if path.is_dir() and not path.is_symlink():
         log.debug("removing the folder %s, which stands where a file belongs", path)
         shutil.rmtree(path)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path`, fsync it, then rename it over `path`."""
-    temp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with temp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)

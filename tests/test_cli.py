@@ -156,8 +156,8 @@ def test_corrupt_index_is_rebuilt_with_one_line(
     code, out, err = run(capsys, "ask", "bridge", *args)
     assert code == 0 and "bridge" in out
     assert [line for line in err.splitlines() if line.startswith("WARNING")] == [
-        f"WARNING: rebuilding the index: index pointer {tmp_path / 'i' / 'CURRENT'} names a missing generation; "
-        "run `article-qa index` to rebuild it"
+        f"WARNING: index was corrupt (index pointer {tmp_path / 'i' / 'CURRENT'} names a missing generation); "
+        "rebuilt it"
     ]
 
 

@@ -27,15 +27,16 @@ from bot.service import open_service
 from index.answer import QAService
 from index.builder import IndexConfig, build_index, index_status
 from index.chunker import ChunkingConfig
-from index.errors import IndexFormatError, IndexMissingError
-from index.store import CHECKSUM_ON_LOAD_BYTES, CURRENT, MANIFEST, IndexStore, Manifest
+from index.errors import IndexDirectoryError, IndexFormatError, IndexMissingError
+from index.records import Records
+from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore, Manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-KILLS = 21  # the issue asks for 20+
+KILLS = 21  # at least 20 kills, whatever the timing
 KILL_LOOP_ARTICLES = 2000
 
 
-# ---------------------------------------------------------------- corpus and subprocess helpers
+# ---------------------------------------------------------------- corpus and subprocess utilities
 
 
 def vault_code(service: QAService) -> str | None:
@@ -154,15 +155,15 @@ def test_sigkill_at_random_moments_never_leaves_an_index_that_loads_wrongly(tmp_
             possible = possible[possible.index(found) :]  # never goes back to an older build
         # Killed builds leave at most one of each leftover (staging folder, temp pointer, generation never
         # made live) behind: each build removes what the ones before it left.
-        leftovers = [n for n in index_entries(index_dir) if n not in (CURRENT, "lock")]
+        leftovers = [n for n in index_entries(index_dir) if n not in (CURRENT, LOCK, MARKER)]
         assert len(leftovers) <= 3, leftovers
 
     # The next run serves the current corpus: it rebuilds unless the last killed build got through.
     service = open_service(settings_for(corpus, index_dir), stream=io.StringIO())
     assert vault_code(service) == possible[-1]
     entries = index_entries(index_dir)
-    assert len(entries) == 3 and entries[0] == CURRENT and entries[2] == "lock", entries
-    assert entries[1].startswith("gen-") and not entries[1].endswith(".tmp")
+    assert len(entries) == 4 and entries[:2] == [MARKER, CURRENT] and entries[3] == LOCK, entries
+    assert entries[2].startswith("gen-") and not entries[2].endswith(".tmp")
     assert kills >= 20
 
 
@@ -183,7 +184,7 @@ def test_leftovers_of_killed_builds_are_removed_even_when_the_next_build_fails(t
     store = IndexStore(index_dir)
     with store.lock(), pytest.raises(OSError):
         store.publish(dies)
-    assert index_entries(index_dir) == [CURRENT, live, "lock"]
+    assert index_entries(index_dir) == [MARKER, CURRENT, live, LOCK]
     assert vault_code(QAService.open(index_dir)) == "initial"
 
 
@@ -291,11 +292,18 @@ def assert_detected_and_rebuilt(
     message = str(info.value)
     assert "\n" not in message and "article-qa index" in message, f"{what}: {message}"
     caplog.clear()
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         service = open_service(settings_for(corpus, index_dir), stream=io.StringIO())
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1, f"{what}: {[r.getMessage() for r in warnings]}"
-    assert "\n" not in warnings[0].getMessage() and warnings[0].exc_info is None
+    # One line says what the service does: a warning for damage, information for an index made with
+    # other settings or by an older version (nothing is wrong with it).
+    said = [r for r in caplog.records if r.name == "bot.service" or r.levelno >= logging.WARNING]
+    assert len(said) == 1, f"{what}: {[r.getMessage() for r in said]}"
+    line = said[0].getMessage()
+    assert "\n" not in line and said[0].exc_info is None and "run `article-qa index`" not in line
+    if said[0].levelno >= logging.WARNING:
+        assert line.startswith("index was corrupt") and line.endswith("rebuilt it"), line
+    else:
+        assert line.endswith("; updating the index"), line
     assert vault_code(service) == "initial", what
     service.verify()
 
@@ -336,6 +344,14 @@ MUTATIONS: dict[str, Callable[[Path], None]] = {
 }
 
 
+def read_everything(index_dir: Path) -> None:
+    """Read every passage and article of the live index, as answering questions eventually does."""
+    records = Records(IndexStore(index_dir).current())
+    for passage in range(len(records)):
+        records.chunk(passage)
+        records.source(records.article_row(passage))
+
+
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_each_damaged_index_file_is_detected_and_rebuilt(
     mutation: str,
@@ -346,17 +362,24 @@ def test_each_damaged_index_file_is_detected_and_rebuilt(
     for name in data_files(built):
         index_dir, generation = damaged()
         MUTATIONS[mutation](generation / name)
-        if name == MANIFEST and mutation.startswith("bit-flipped"):
+        try:
+            service = QAService.open(index_dir)
+        except IndexFormatError:
+            assert_detected_and_rebuilt(built[0], index_dir, caplog, f"{name} {mutation}")
+            continue
+        # Opening hashes no file, so a flipped bit inside an array or a text can load: the full check
+        # catches it, and the text files are checked passage by passage (and article by article) on read.
+        assert mutation.startswith("bit-flipped"), f"{name} {mutation} loaded"
+        if name == MANIFEST:
             # A flipped bit may leave valid JSON that still describes the files: then the index is
-            # intact, and must load and answer as before.
-            try:
-                service = QAService.open(index_dir)
-            except IndexFormatError:
-                pass
-            else:
-                assert vault_code(service) == "initial"
-                continue
-        assert_detected_and_rebuilt(built[0], index_dir, caplog, f"{name} {mutation}")
+            # intact, and must answer as before.
+            assert vault_code(service) == "initial"
+            continue
+        with pytest.raises(IndexFormatError, match="checksum"):
+            service.verify()
+        if name in ("passages.txt", "articles.jsonl"):
+            with pytest.raises(IndexFormatError, match="corrupt"):
+                read_everything(index_dir)
 
 
 def test_a_file_swapped_in_from_another_index_is_detected(
@@ -376,7 +399,13 @@ def test_a_file_swapped_in_from_another_index_is_detected(
         if (other / name).read_bytes() == (generation / name).read_bytes():
             continue  # the same bytes in both indexes (passage lengths, say): nothing to detect
         shutil.copyfile(other / name, generation / name)
-        assert_detected_and_rebuilt(built[0], index_dir, caplog, f"foreign {name}")
+        try:
+            service = QAService.open(index_dir)
+        except IndexFormatError:
+            assert_detected_and_rebuilt(built[0], index_dir, caplog, f"foreign {name}")
+            continue
+        with pytest.raises(IndexFormatError, match="checksum"):  # same size: only the full check sees it
+            service.verify()
 
 
 def test_an_unlisted_file_in_the_generation_is_detected(
@@ -496,7 +525,7 @@ def test_an_index_directory_that_is_a_file_is_reported_in_one_line(tmp_path: Pat
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     write_corpus(corpus, 3)
     index_dir.write_text("oops", encoding="utf-8")
-    with pytest.raises(IndexFormatError, match=r"cannot use .* as the index directory") as info:
+    with pytest.raises(IndexDirectoryError, match=r"cannot use .* as the index directory") as info:
         open_service(settings_for(corpus, index_dir), stream=io.StringIO())
     assert "\n" not in str(info.value)
 
@@ -606,27 +635,28 @@ def test_an_npy_file_that_its_manifest_vouches_for_but_is_wrong_fails_to_load_cl
         assert vault_code(service) == "initial", f"{path.name}: {damage}"
 
 
-def test_large_files_are_size_checked_on_load_and_checksummed_by_verify(tmp_path: Path) -> None:
+def test_files_are_size_checked_on_load_and_checksummed_by_verify(tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "index")
     big = "big.bin"
+    size = 80 * 1024 * 1024  # larger than any size earlier versions checksummed on every load
 
     def fill(folder: Path) -> Manifest:
         with (folder / big).open("wb") as handle:  # sparse: cheap to write, read back as zeros
-            handle.truncate(CHECKSUM_ON_LOAD_BYTES + 4096)
+            handle.truncate(size)
         return Manifest({}, "corpus", "fingerprint", 0, 0, 0, "2024-01-01T00:00:00+00:00", 0.0)
 
     with store.lock():
         manifest = store.publish(fill)
     generation = store.current()
     store.verify(generation, manifest)
-    with (generation / big).open("r+b") as handle:  # a flipped bit in a large file...
-        handle.seek(CHECKSUM_ON_LOAD_BYTES // 2)
+    with (generation / big).open("r+b") as handle:  # a flipped bit...
+        handle.seek(size // 2)
         handle.write(b"\x01")
     store.verify(generation, manifest)  # ...passes the quick check on load (by design, for load speed)
     with pytest.raises(IndexFormatError, match="checksum"):
         store.verify(generation, manifest, full=True)  # ...and fails `article-qa index --verify`
-    with (generation / big).open("r+b") as handle:  # a truncated large file fails on every load
-        handle.truncate(CHECKSUM_ON_LOAD_BYTES + 4095)
+    with (generation / big).open("r+b") as handle:  # a truncated file fails on every load
+        handle.truncate(size - 1)
     with pytest.raises(IndexFormatError, match="truncated"):
         store.verify(generation, manifest)
 
