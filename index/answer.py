@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from . import rerank
-from .analyzer import Analyzer, normalize_answer
+from . import citations, rerank
+from .analyzer import Analyzer
 from .builder import IndexConfig
 from .errors import IndexFormatError, QuestionError
 from .inverted import InvertedIndex
@@ -23,9 +23,6 @@ from .store import REBUILD_HINT, IndexStore, Manifest
 
 log = logging.getLogger(__name__)
 
-# Passages whose term sets overlap this much (Jaccard) are the same passage from different sources.
-DUPLICATE_JACCARD = 0.6
-DUPLICATE_SENTENCE_MIN_WORDS = 6
 # Overlapping chunks of one article merge only while the result stays this many times a chunk's size.
 MAX_MERGED_WORDS_FACTOR = 1.5
 # Analyzed passages kept for reuse across questions (rerank); each costs a few kilobytes.
@@ -69,10 +66,10 @@ class _Candidate:
     score: float
     terms: set[str]
     highlight: tuple[int, int] | None
-    sources: list[Source] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)  # articles printing the whole passage
+    also_in: list[Source] = field(default_factory=list)  # articles printing only the highlighted sentence
     analysis: rerank.PassageTerms | None = None
     found: rerank.Features | None = None
-    sentence_key: str | None = None  # the highlighted sentence, normalized (on first use)
 
 
 class QAService:
@@ -165,6 +162,7 @@ class QAService:
                 sources=tuple(c.sources),
                 chunk_id=c.chunk.chunk_id,
                 terms=tuple(sorted(c.terms & query.idf.keys())),
+                also_in=tuple(c.also_in),
             )
             for c in chosen
         )
@@ -195,34 +193,41 @@ class QAService:
         config = self.config.rerank
         candidate.found = rerank.features(query, candidate.analysis, config.window, text)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
-        candidate.sentence_key = None
 
     def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:
-        """Best first; overlapping chunks of one article merge; copies of one passage cite every source."""
+        """Best first; overlapping chunks of one article merge; a passage repeating one already shown
+        gives up its slot to the next candidate; then each kept passage cites the articles carrying it."""
+        known: dict[int, list[Chunk]] = {}
+        for candidate in candidates:
+            known.setdefault(candidate.article_row, []).append(candidate.chunk)
         chosen: list[_Candidate] = []
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
                 continue
-            target = next((kept for kept in chosen if self._same_passage(kept, candidate)), None)
-            if target is None:
-                if len(chosen) < k:
-                    chosen.append(candidate)
-                continue
-            if target.article_row == candidate.article_row:
-                self._merge_overlap(target, candidate, query)
-            for source in candidate.sources:
-                if source not in target.sources:
-                    target.sources.append(source)
+            overlapping = next((kept for kept in chosen if _overlap(kept, candidate)), None)
+            if overlapping is not None:
+                self._merge_overlap(overlapping, candidate, query)
+            elif len(chosen) < k and not any(
+                citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
+            ):
+                chosen.append(candidate)
+        texts = {row: citations.article_texts(chunks) for row, chunks in known.items()}
+        for kept in chosen:
+            self._cite(kept, texts)
         return chosen
 
-    def _same_passage(self, kept: _Candidate, other: _Candidate) -> bool:
-        if kept.article_row == other.article_row:
-            return kept.chunk.start < other.chunk.end and other.chunk.start < kept.chunk.end
-        union = len(kept.terms | other.terms)
-        if union and len(kept.terms & other.terms) / union >= DUPLICATE_JACCARD:
-            return True
-        key = _sentence_key(kept)
-        return key == _sentence_key(other) and len(key.split()) >= DUPLICATE_SENTENCE_MIN_WORDS
+    def _cite(self, kept: _Candidate, texts: dict[int, list[str]]) -> None:
+        """Cite every other article that prints the passage; "also in" those printing only its sentence."""
+        sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
+        for row, known in texts.items():
+            if row == kept.article_row:
+                continue
+            found = citations.cite(known, kept.chunk.text, sentence)
+            source = self._records.source(row)
+            if found == "passage" and source not in kept.sources:
+                kept.sources.append(source)
+            elif found == "sentence" and source not in kept.also_in and source not in kept.sources:
+                kept.also_in.append(source)
 
     def _merge_overlap(self, kept: _Candidate, other: _Candidate, query: rerank.Query) -> None:
         """Extend `kept` by the part of an overlapping chunk of the same article that it lacks."""
@@ -240,11 +245,7 @@ class QAService:
         self._analyze(kept, query)
 
 
-def _sentence_key(candidate: _Candidate) -> str:
-    """The candidate's highlighted sentence, normalized ("" without one); computed once."""
-    if candidate.sentence_key is None:
-        highlight = candidate.highlight
-        candidate.sentence_key = (
-            normalize_answer(candidate.chunk.text[slice(*highlight)]) if highlight else ""
-        )
-    return candidate.sentence_key
+def _overlap(kept: _Candidate, other: _Candidate) -> bool:
+    """True for two chunks of one article that share text."""
+    a, b = kept.chunk, other.chunk
+    return kept.article_row == other.article_row and a.start < b.end and b.start < a.end
