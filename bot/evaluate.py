@@ -145,6 +145,7 @@ def result_json(result: QuestionResult) -> dict[str, Any]:
         "answers": list(result.question.answers),
         "rank": result.rank,
         "sentence_hit": result.sentence_hit,
+        "answered": result.answer.answered,
         "short_answer": result.answer.short_answer,
         "passages": [passage_json(passage) for passage in result.answer.passages],
     }
@@ -170,6 +171,10 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("hit@{k}", "hit@{k}", ".4f"),
     ("MRR@{k}", "mrr@{k}", ".4f"),
     ("sentence hit@1", "sentence_hit@1", ".4f"),
+    ("short answer shown", "short_answer_coverage", ".4f"),
+    ("short answer right", "short_answer_precision", ".4f"),
+    ("answered", "answered", ".4f"),
+    ("answered | hit@1", "answered_when_hit@1", ".4f"),
     ("mean passage words", "mean_passage_words", ".1f"),
     ("index build s", "build_s", ".2f"),
     ("latency p50 ms", "p50", ".2f"),

@@ -47,7 +47,10 @@ def to_text(answer: Answer, bold: Callable[[str], str] = marker_bold) -> str:
     for number, passage in enumerate(answer.passages, 1):
         lines.append(f"[{number}] {highlighted(passage, bold)}")
         lines += [f"    — {source_line(source)}" for source in passage.sources]
-        lines += [f"    — also in (the sentence only): {source_line(source)}" for source in passage.also_in]
+        if answer.answered:  # unanswered, no sentence is singled out for them to carry
+            lines += [
+                f"    — also in (the sentence only): {source_line(source)}" for source in passage.also_in
+            ]
         lines.append("")
     return "\n".join(lines).rstrip()
 

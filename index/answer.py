@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from . import citations, rerank
+from . import citations, evidence, rerank
 from .analyzer import Analyzer
 from .builder import IndexConfig
 from .errors import IndexFormatError, QuestionError
@@ -56,6 +56,7 @@ class AnswerConfig:
     candidates: int = 30  # BM25 hits reranked before dedupe (30 score as well as 50 on SQuAD, faster)
     max_question_chars: int = 500
     rerank: RerankConfig = field(default_factory=RerankConfig)  # second-stage weights
+    answered: evidence.AnsweredConfig = field(default_factory=evidence.AnsweredConfig)
 
 
 @dataclass(slots=True)
@@ -136,6 +137,12 @@ class QAService:
         Raises:
             QuestionError: the question is longer than the configured limit.
         """
+        return self.answer_with_evidence(question, k)[0]
+
+    def answer_with_evidence(
+        self, question: str, k: int | None = None
+    ) -> tuple[Answer, evidence.Evidence | None]:
+        """`answer`, and what its best passage holds of the question (None without a passage)."""
         # Lone surrogates (argv bytes that are not UTF-8) could never be printed or sent: replace them.
         question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
         if len(question) > self.config.max_question_chars:
@@ -146,7 +153,7 @@ class QAService:
         k = self.config.top_k if k is None else k
         terms = self._analyzer.query_terms(question)
         if not terms or k <= 0:
-            return Answer(question, ())
+            return Answer(question, ()), None
         hits = self._engine.top_k(terms, max(self.config.candidates, k))
         query = rerank.Query.build(question, self._analyzer, self._idf)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
@@ -154,6 +161,8 @@ class QAService:
         for candidate, new_score in zip(candidates, scores, strict=True):
             candidate.score = new_score
         chosen = self._select(candidates, k, query)
+        if not chosen:
+            return Answer(question, ()), None
         passages = tuple(
             Passage(
                 text=c.chunk.text,
@@ -166,8 +175,17 @@ class QAService:
             )
             for c in chosen
         )
-        short = rerank.short_answer(query, passages[0].text, passages[0].highlight) if passages else None
-        return Answer(question, passages, short)
+        best = chosen[0]
+        assert best.found is not None  # every candidate is analyzed
+        found = evidence.gather(
+            query,
+            best.found,
+            best.terms,
+            rerank.has_answer_type(query, best.chunk.text, best.highlight),
+        )
+        if not evidence.answers(found, self.config.answered):
+            return Answer(question, passages, None, answered=False), found
+        return Answer(question, passages, rerank.short_answer(query, best.chunk.text, best.highlight)), found
 
     def _idf(self, term: str) -> float:
         n, df = self._engine.n_docs, self._engine.doc_freq(term)
