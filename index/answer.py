@@ -19,6 +19,7 @@ from .inverted import InvertedIndex
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .records import Records
 from .rerank import RerankConfig
+from .short_answer import ShortAnswerConfig, short_answer
 from .store import REBUILD_HINT, IndexStore, Manifest
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class AnswerConfig:
     max_question_chars: int = 500
     rerank: RerankConfig = field(default_factory=RerankConfig)  # second-stage weights
     answered: evidence.AnsweredConfig = field(default_factory=evidence.AnsweredConfig)
+    short: ShortAnswerConfig = field(default_factory=ShortAnswerConfig)
 
 
 @dataclass(slots=True)
@@ -185,7 +187,9 @@ class QAService:
         )
         if not evidence.answers(found, self.config.answered):
             return Answer(question, passages, None, answered=False), found
-        return Answer(question, passages, rerank.short_answer(query, best.chunk.text, best.highlight)), found
+        text, highlight = best.chunk.text, best.highlight
+        short = short_answer(query, question, self._analyzer, text, highlight, self.config.short)
+        return Answer(question, passages, short), found
 
     def _idf(self, term: str) -> float:
         n, df = self._engine.n_docs, self._engine.doc_freq(term)
