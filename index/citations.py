@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Literal
 
 from .analyzer import normalize_answer
@@ -15,8 +16,11 @@ SHINGLE_WORDS = 4
 REPEAT_SHARE = 0.9
 # A highlighted sentence this short ("He declined.") says too little to cite another article for it.
 ALSO_IN_MIN_WORDS = 5
+# Passage texts recur across questions: their normalized forms are kept (a few kilobytes each).
+CACHE_SIZE = 8192
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def padded(text: str) -> str:
     """`text` normalized for containment tests (case, punctuation and spacing folded), space-padded so
     that a match always falls on word boundaries."""
@@ -47,22 +51,22 @@ def article_texts(chunks: Iterable[Chunk]) -> list[str]:
                 joined[-1] = (chunk.n, chunk.end, text + " " + chunk.text)
                 continue
         joined.append((chunk.n, chunk.end, chunk.text))
-    return [padded(text) for _, _, text in joined]
+    return [padded(text) for _, _, text in joined]  # most are one chunk's text, so cached
 
 
-def _shingles(words: Sequence[str]) -> set[tuple[str, ...]]:
+@lru_cache(maxsize=CACHE_SIZE)
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+    words = padded(text).split()
     if len(words) < SHINGLE_WORDS:
-        return {tuple(words)} if words else set()
-    return {tuple(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+        return frozenset({tuple(words)} if words else ())
+    return frozenset(tuple(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
 
 
 def repeats(shown: str, other: str) -> bool:
     """True when nearly all of `other` already appears in `shown` (a wire copy of a shown passage)."""
-    other_words = normalize_answer(other).split()
-    if len(other_words) < SHINGLE_WORDS:
+    if len(padded(other).split()) < SHINGLE_WORDS:
         return carries([padded(shown)], other)
-    theirs = _shingles(other_words)
-    ours = _shingles(normalize_answer(shown).split())
+    theirs, ours = _shingles(other), _shingles(shown)
     return len(theirs & ours) >= REPEAT_SHARE * len(theirs)
 
 
@@ -74,6 +78,6 @@ def cite(known: Sequence[str], passage: str, sentence: str | None) -> Citation |
     """What an article whose known padded texts are `known` prints of `passage`, if anything."""
     if carries(known, passage):
         return "passage"
-    if sentence and len(normalize_answer(sentence).split()) >= ALSO_IN_MIN_WORDS and carries(known, sentence):
+    if sentence and len(padded(sentence).split()) >= ALSO_IN_MIN_WORDS and carries(known, sentence):
         return "sentence"
     return None
