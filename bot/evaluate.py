@@ -1,4 +1,4 @@
-"""The `article-qa eval` command: hit@k, MRR and sentence hits on gold questions, beside a baseline."""
+"""The `article-qa eval` command: hit@k, MRR, sentence and short answers, answered rates, and a baseline."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ def add_eval_parser(
         parents=[common],
         help="measure answer quality on gold questions",
         description="Ask every question of QUESTIONS.jsonl ({id, question, answers}) and report hit@1/3/5/k, "
-        "MRR@k, sentence hit@1, passage length, build time and latency. Without --index-dir the index "
+        "MRR@k, sentence hit@1, short-answer coverage and precision, how often a question is called answered "
+        "(all, and when the first passage holds the answer), passage length, build time and latency. "
+        "Questions asked of a corpus without their articles measure the 'not answered' rate. "
+        "Without --index-dir the index "
         "lives in a directory of its own for the corpus, so the bot's index is never replaced.",
     )
     parser.add_argument(
