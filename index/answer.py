@@ -219,9 +219,9 @@ class QAService:
     def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:
         """Best first; overlapping chunks of one article merge; a passage repeating one already shown
         gives up its slot to the next candidate; then each kept passage cites the articles carrying it."""
-        known: dict[int, list[Chunk]] = {}
+        known: dict[int, dict[int, Chunk]] = {}  # article row -> passage -> chunk, as first loaded
         for candidate in candidates:
-            known.setdefault(candidate.article_row, []).append(candidate.chunk)
+            known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
         chosen: list[_Candidate] = []
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
@@ -233,23 +233,41 @@ class QAService:
                 citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
             ):
                 chosen.append(candidate)
-        texts = {row: citations.article_texts(chunks) for row, chunks in known.items()}
+        texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
         for kept in chosen:
-            self._cite(kept, texts)
+            self._cite(kept, texts, known)
         return chosen
 
-    def _cite(self, kept: _Candidate, texts: dict[int, list[str]]) -> None:
+    def _cite(
+        self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]
+    ) -> None:
         """Cite every other article that prints the passage; "also in" those printing only its sentence."""
         sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
-        for row, known in texts.items():
+        for row in texts:
             if row == kept.article_row:
                 continue
-            found = citations.cite(known, kept.chunk.text, sentence)
+            found = citations.cite(texts[row], kept.chunk.text, sentence)
+            if found == "sentence" and self._widen(row, known[row]):
+                # A copy cut into passages elsewhere may print the rest in the next or previous one.
+                texts[row] = citations.article_texts(known[row].values())
+                found = citations.cite(texts[row], kept.chunk.text, sentence)
             source = self._records.source(row)
             if found == "passage" and source not in kept.sources:
                 kept.sources.append(source)
             elif found == "sentence" and source not in kept.also_in and source not in kept.sources:
                 kept.also_in.append(source)
+
+    def _widen(self, row: int, chunks: dict[int, Chunk]) -> bool:
+        """Add the neighbours of an article's loaded passages to `chunks`; False when there are none."""
+        added = False
+        for passage in list(chunks):
+            for neighbour in (passage - 1, passage + 1):
+                if neighbour in chunks or not 0 <= neighbour < len(self._records):
+                    continue
+                if self._records.article_row(neighbour) == row:
+                    chunks[neighbour] = self._records.chunk(neighbour)
+                    added = True
+        return added
 
     def _merge_overlap(self, kept: _Candidate, other: _Candidate, query: rerank.Query) -> None:
         """Extend `kept` by the part of an overlapping chunk of the same article that it lacks."""

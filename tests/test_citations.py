@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 from conftest import SHIPPED_CORPUS, WriteFiles
-from news_corpus import NEWS_FILES, NEWS_QUESTIONS, STROLLER_RECALL, TELECOM_BREACH, WILDFIRE_FILES
+from news_corpus import (
+    NEWS_FILES,
+    NEWS_QUESTIONS,
+    PANDA_FILES,
+    PANDA_WIRE,
+    STROLLER_RECALL,
+    TELECOM_BREACH,
+    WILDFIRE_FILES,
+)
 
 from index.answer import QAService
 from index.builder import build_index
@@ -124,3 +132,32 @@ def test_repeats_tolerates_punctuation_but_not_other_numbers() -> None:
     )
     first, second = (WILDFIRE_FILES[name].split("\n\n")[1] for name in sorted(WILDFIRE_FILES))
     assert not repeats(first, second)
+
+
+EDITORS_NOTE = (
+    "Editor's note: This story has been updated with comment from the Leipzig Zoo. Our science desk follows "
+    "breeding programs for endangered animals across Europe, and readers can send us tips about newborn "
+    "animals at their local zoos through the form on our website. We publish the best tips every Friday in "
+    "our weekend edition.\n\n"
+)
+
+
+def test_a_copy_cut_into_passages_differently_is_still_cited_in_full(
+    write_files: WriteFiles, tmp_path: Path
+) -> None:
+    # The weekly prints the wire story after a note of its own, so its passages start and end elsewhere:
+    # the City Post passage spans two of the weekly's, and only one of them matches the question.
+    corpus = write_files(
+        {
+            "citypost-red-panda-cubs.txt": PANDA_FILES["citypost-red-panda-cubs.txt"],
+            "weekly-red-pandas.txt": "Title: Good news from Berlin\nSource: Science Weekly\n\n"
+            + EDITORS_NOTE
+            + PANDA_WIRE,
+        }
+    )
+    qa = open_service(corpus, tmp_path)
+    answer = qa.answer("Where did mother Jang and father Wong come from?", 3)
+    best = answer.passages[0]
+    assert best.sources[0].path == "citypost-red-panda-cubs.txt"
+    assert [s.path for s in best.sources] == ["citypost-red-panda-cubs.txt", "weekly-red-pandas.txt"]
+    assert_citations_true(answer, article_text_by_path(corpus))
