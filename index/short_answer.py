@@ -60,9 +60,11 @@ _RACE_TIME = re.compile(
     r"|finishes|clock|clocked|marathon|swim|swam|lap|complete|completed)\b"
     r"|\bin what time\b"
 )
-# Where a clause ends inside a sentence: punctuation, and the conjunctions that join clauses.
+# Where a clause ends inside a sentence: punctuation, and the conjunctions that join clauses. "and"
+# before a capital joins names ("Obama and Russian President Putin"), between numbers a range.
 _CLAUSE_BREAK = re.compile(
-    r",(?!\d)|[;:()\[\]\u2014\u2013]|\s-\s|(?<!\d\s)\band\b|\b(?:but|while|whereas|although|though|because)\b",
+    r",(?!\d)|[;:()\[\]\u2014\u2013]|\s-\s|(?<!\d\s)\band\b(?=\s+(?-i:[a-z]))"
+    r"|\b(?:but|while|whereas|although|though|because)\b",
     re.IGNORECASE,
 )
 # "110 grams", "6 °C", "510 mm": the unit belongs to a measured number.
