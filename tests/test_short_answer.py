@@ -97,3 +97,12 @@ def test_news_fixtures_show_right_short_answers(news: QAService) -> None:
     }
     for question, short in expected.items():
         assert news.answer(question, 3).short_answer == short, question
+
+
+def test_and_between_names_does_not_cut_the_clause() -> None:
+    sentence = (
+        "Sunday's meeting was arranged 48 hours after President Barack Obama and Russian President "
+        "Vladimir Putin spoke by phone."
+    )
+    question = "How long before the meeting did Obama and Putin speak by phone?"
+    assert answer_in(question, sentence, ShortAnswerConfig()) == "48 hours"
