@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
 import re
+from urllib.parse import urlsplit
 
 import discord
 
 from index.models import Answer, IndexStats, Passage, Source
 
-from .render import NO_ANSWER
+from .render import NO_ANSWER, NOT_ANSWERED
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ NO_MENTIONS = discord.AllowedMentions.none()
 _SENTENCE_END = re.compile("[.!?\u2026][\"'\u201d\u2019)\\]]*\\s")
 _SPACE = re.compile(r"\s")
 _MISPLACED_ESCAPE = re.compile(r"^\\(\s+)-", re.MULTILINE)
+# In escaped text: an escape pair ("\\[", "\\\\") to keep as it is, or a bracket still to escape.
+_ESCAPED_OR_BRACKET = re.compile(r"\\.|[\[\]]", re.DOTALL)
+# What Discord (or a reader) takes for a link: a scheme such as "https:", or "www.".
+_LOOKS_LIKE_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)
 
 
 def escape(text: str) -> str:
@@ -101,24 +107,49 @@ def passage_markdown(passage: Passage, limit: int) -> str:
     return f"{before}**{bold}**{after}"
 
 
+def link_text(text: str) -> str:
+    """`text` escaped once for use inside `[...]`: markdown and every bracket not yet escaped."""
+    escaped = escape(text)
+    return _ESCAPED_OR_BRACKET.sub(lambda m: m.group() if len(m.group()) == 2 else "\\" + m.group(), escaped)
+
+
+def web_url(url: str | None) -> str | None:
+    """`url` made safe inside `(...)` when it is an http(s) address with a host; None otherwise."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    # Parentheses, spaces and angle brackets would end or break the markdown link early.
+    return url.strip().replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace(">", "%3E")
+
+
 def source_markdown(source: Source) -> str:
-    """One source as `[Title](url) · Publisher · 30 Mar 2014`; the title links only to a web URL."""
-    title = escape(source.title).replace("[", "\\[").replace("]", "\\]")
-    if source.url and source.url.startswith(("https://", "http://")):
-        # Parentheses and spaces would end or break the markdown link early.
-        url = source.url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
-        title = f"[{title}]({url})"
-    parts = [title]
+    """One source as `[Title](url) · Publisher · by Author · 30 Mar 2014`; the title links only to a
+    web URL, and a title that itself looks like an address is never a link (its text would lie)."""
+    url = web_url(source.url)
+    if _LOOKS_LIKE_URL.search(source.title):
+        # Shown as plain text that Discord will not turn into a link; the real address follows it.
+        parts = [escape(_LOOKS_LIKE_URL.sub(lambda m: m.group().replace("/", "/\u200b", 1), source.title))]
+        if url:
+            parts.append(f"[link]({url})")
+    else:
+        parts = [f"[{link_text(source.title)}]({url})" if url else escape(source.title)]
     if source.publisher:
         parts.append(escape(source.publisher))
+    if source.author:
+        parts.append("by " + escape(source.author))
     if source.date:
         parts.append(f"{source.date.day} {source.date:%b %Y}")
     return " · ".join(parts)
 
 
-def sources_markdown(sources: tuple[Source, ...], limit: int) -> str:
-    """One line per source, as many as fit in `limit` characters, then "— and N more"."""
-    lines = ["— " + source_markdown(source) for source in sources]
+def sources_markdown(sources: tuple[Source, ...], limit: int, lead: str = "— ") -> str:
+    """One line per source opened by `lead`, as many as fit in `limit` characters, then "— and N more"."""
+    lines = [lead + source_markdown(source) for source in sources]
     kept: list[str] = []
     for n, line in enumerate(lines):
         rest = len(lines) - n - 1
@@ -133,10 +164,18 @@ def sources_markdown(sources: tuple[Source, ...], limit: int) -> str:
     return trim("\n".join(kept), limit)
 
 
-def _cited(passage: Passage, limit: int) -> str:
-    """A passage followed by the sources that carry it, within `limit` characters."""
-    sources = sources_markdown(passage.sources, limit // 2) if passage.sources else ""
-    body = passage_markdown(passage, limit - len(sources) - 1)
+ALSO_IN_LEAD = "— also in, this sentence only: "
+
+
+def _cited(passage: Passage, limit: int, answered: bool = True) -> str:
+    """A passage followed by the sources that carry it, within `limit` characters; without the bold
+    sentence (and the sources of that sentence alone) when it does not answer the question."""
+    lines = [sources_markdown(passage.sources, limit // 2)] if passage.sources else []
+    if passage.also_in and answered:
+        lines.append(sources_markdown(passage.also_in, limit // 4, ALSO_IN_LEAD))
+    sources = "\n".join(lines)
+    shown = passage if answered else dataclasses.replace(passage, highlight=None)
+    body = passage_markdown(shown, limit - len(sources) - 1)
     return f"{body}\n{sources}" if sources else body
 
 
@@ -158,18 +197,20 @@ def answer_embed(answer: Answer, *, page: int = 0, per_page: int = 3) -> discord
     if pages > 1:
         footer += f" · page {page + 1}/{pages}"
     header = ""
-    if page == 0 and answer.short_answer:
+    if not answer.answered:
+        header = NOT_ANSWERED + "\n\n"
+    elif page == 0 and answer.short_answer:
         header = f"Answer: **{trim(escape(answer.short_answer), 200)}**\n\n"
     names = [_field_name(first + n, passage) for n, passage in enumerate(shown[1:], 2)]
 
     budget = EMBED_TOTAL_LIMIT - len(title) - len(footer) - len(header) - sum(map(len, names))
     best_limit = min(DESCRIPTION_LIMIT - len(header), BEST_PASSAGE_LIMIT, budget - 200 * len(names))
-    description = header + _cited(shown[0], best_limit)
+    description = header + _cited(shown[0], best_limit, answer.answered)
     embed = discord.Embed(title=title, description=description, colour=discord.Colour.blurple())
     embed.set_footer(text=footer)
     budget -= len(description) - len(header)
     for n, (name, passage) in enumerate(zip(names, shown[1:], strict=True)):
-        value = _cited(passage, min(FIELD_VALUE_LIMIT, budget // (len(names) - n)))
+        value = _cited(passage, min(FIELD_VALUE_LIMIT, budget // (len(names) - n)), answer.answered)
         budget -= len(value)
         embed.add_field(name=name, value=value or ELLIPSIS, inline=False)
     while len(embed) > EMBED_TOTAL_LIMIT:  # only reachable with absurdly long titles; drop, don't fail

@@ -1,4 +1,4 @@
-"""The `article-qa eval` command: hit@k, MRR and sentence hits on gold questions, beside a baseline."""
+"""The `article-qa eval` command: hit@k, MRR, sentence and short answers, answered rates, and a baseline."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ def add_eval_parser(
         parents=[common],
         help="measure answer quality on gold questions",
         description="Ask every question of QUESTIONS.jsonl ({id, question, answers}) and report hit@1/3/5/k, "
-        "MRR@k, sentence hit@1, passage length, build time and latency. Without --index-dir the index "
+        "MRR@k, sentence hit@1, short-answer coverage and precision, how often a question is called answered "
+        "(all, and when the first passage holds the answer), passage length, build time and latency. "
+        "Questions asked of a corpus without their articles measure the 'not answered' rate. "
+        "Without --index-dir the index "
         "lives in a directory of its own for the corpus, so the bot's index is never replaced.",
     )
     parser.add_argument(
@@ -145,6 +148,7 @@ def result_json(result: QuestionResult) -> dict[str, Any]:
         "answers": list(result.question.answers),
         "rank": result.rank,
         "sentence_hit": result.sentence_hit,
+        "answered": result.answer.answered,
         "short_answer": result.answer.short_answer,
         "passages": [passage_json(passage) for passage in result.answer.passages],
     }
@@ -170,6 +174,10 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("hit@{k}", "hit@{k}", ".4f"),
     ("MRR@{k}", "mrr@{k}", ".4f"),
     ("sentence hit@1", "sentence_hit@1", ".4f"),
+    ("short answer shown", "short_answer_coverage", ".4f"),
+    ("short answer right", "short_answer_precision", ".4f"),
+    ("answered", "answered", ".4f"),
+    ("answered | hit@1", "answered_when_hit@1", ".4f"),
     ("mean passage words", "mean_passage_words", ".1f"),
     ("index build s", "build_s", ".2f"),
     ("latency p50 ms", "p50", ".2f"),

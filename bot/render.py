@@ -8,6 +8,7 @@ from typing import Any
 from index.models import Answer, Passage, Source
 
 NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
+NOT_ANSWERED = "No passage answers this directly; the closest:"
 
 
 def ansi_bold(text: str) -> str:
@@ -19,13 +20,14 @@ def marker_bold(text: str) -> str:
 
 
 def source_line(source: Source) -> str:
-    """ "Title · Publisher · 2014-03-30 · https://..." with the unknown parts left out."""
-    parts = [source.title, source.publisher, source.date.isoformat() if source.date else None]
-    parts.append(source.url or source.path)
+    """ "Title · Publisher · by Author · 2014-03-30 · https://..." with the unknown parts left out."""
+    parts = [source.title, source.publisher, f"by {source.author}" if source.author else None]
+    parts += [source.date.isoformat() if source.date else None, source.url or source.path]
     return " · ".join(part for part in parts if part)
 
 
 def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
+    """The passage text with its highlighted sentence wrapped by `bold`."""
     if passage.highlight is None:
         return passage.text
     start, end = passage.highlight
@@ -37,13 +39,24 @@ def to_text(answer: Answer, bold: Callable[[str], str] = marker_bold) -> str:
     if not answer.found:
         return NO_ANSWER
     lines: list[str] = []
-    if answer.short_answer:
+    if not answer.answered:
+        lines += [NOT_ANSWERED, ""]
+        bold = _plain
+    elif answer.short_answer:
         lines += [f"Answer: {bold(answer.short_answer)}", ""]
     for number, passage in enumerate(answer.passages, 1):
         lines.append(f"[{number}] {highlighted(passage, bold)}")
         lines += [f"    — {source_line(source)}" for source in passage.sources]
+        if answer.answered:  # unanswered, no sentence is singled out for them to carry
+            lines += [
+                f"    — also in (the sentence only): {source_line(source)}" for source in passage.also_in
+            ]
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def _plain(text: str) -> str:
+    return text
 
 
 def source_json(source: Source) -> dict[str, str | None]:
@@ -53,6 +66,7 @@ def source_json(source: Source) -> dict[str, str | None]:
         "date": source.date.isoformat() if source.date else None,
         "url": source.url,
         "path": source.path,
+        "author": source.author,
     }
 
 
@@ -62,13 +76,15 @@ def passage_json(passage: Passage) -> dict[str, Any]:
         "score": passage.score,
         "highlight": list(passage.highlight) if passage.highlight else None,
         "sources": [source_json(source) for source in passage.sources],
+        "also_in": [source_json(source) for source in passage.also_in],
     }
 
 
 def to_json(answer: Answer) -> dict[str, Any]:
-    """The `ask --json` object: question, short answer (or null) and passages."""
+    """The `ask --json` object: question, whether it was answered, short answer (or null) and passages."""
     return {
         "question": answer.question,
+        "answered": answer.answered,
         "short_answer": answer.short_answer,
         "passages": [passage_json(passage) for passage in answer.passages],
     }

@@ -11,20 +11,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from . import rerank
-from .analyzer import Analyzer, normalize_answer
+from . import citations, evidence, rerank
+from .analyzer import Analyzer
 from .builder import IndexConfig, load_generation
 from .errors import QuestionError
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .records import Records
 from .rerank import RerankConfig
+from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
 
 log = logging.getLogger(__name__)
 
-# Passages whose term sets overlap this much (Jaccard) are the same passage from different sources.
-DUPLICATE_JACCARD = 0.6
-DUPLICATE_SENTENCE_MIN_WORDS = 6
 # Overlapping chunks of one article merge only while the result stays this many times a chunk's size.
 MAX_MERGED_WORDS_FACTOR = 1.5
 # Analyzed passages kept for reuse across questions (rerank); each costs a few kilobytes.
@@ -58,6 +56,8 @@ class AnswerConfig:
     candidates: int = 30  # BM25 hits reranked before dedupe (30 score as well as 50 on SQuAD, faster)
     max_question_chars: int = 500
     rerank: RerankConfig = field(default_factory=RerankConfig)  # second-stage weights
+    answered: evidence.AnsweredConfig = field(default_factory=evidence.AnsweredConfig)
+    short: ShortAnswerConfig = field(default_factory=ShortAnswerConfig)
 
 
 @dataclass(slots=True)
@@ -68,10 +68,10 @@ class _Candidate:
     score: float
     terms: set[str]
     highlight: tuple[int, int] | None
-    sources: list[Source] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)  # articles printing the whole passage
+    also_in: list[Source] = field(default_factory=list)  # articles printing only the highlighted sentence
     analysis: rerank.PassageTerms | None = None
     found: rerank.Features | None = None
-    sentence_key: str | None = None  # the highlighted sentence, normalized (on first use)
 
 
 class QAService:
@@ -138,6 +138,12 @@ class QAService:
         Raises:
             QuestionError: the question is longer than the configured limit.
         """
+        return self.answer_with_evidence(question, k)[0]
+
+    def answer_with_evidence(
+        self, question: str, k: int | None = None
+    ) -> tuple[Answer, evidence.Evidence | None]:
+        """`answer`, and what its best passage holds of the question (None without a passage)."""
         # Lone surrogates (argv bytes that are not UTF-8) could never be printed or sent: replace them.
         question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
         if len(question) > self.config.max_question_chars:
@@ -148,7 +154,7 @@ class QAService:
         k = self.config.top_k if k is None else k
         terms = self._analyzer.query_terms(question)
         if not terms or k <= 0:
-            return Answer(question, ())
+            return Answer(question, ()), None
         hits = self._engine.top_k(terms, max(self.config.candidates, k))
         query = rerank.Query.build(question, self._analyzer, self._idf)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
@@ -156,6 +162,8 @@ class QAService:
         for candidate, new_score in zip(candidates, scores, strict=True):
             candidate.score = new_score
         chosen = self._select(candidates, k, query)
+        if not chosen:
+            return Answer(question, ()), None
         passages = tuple(
             Passage(
                 text=c.chunk.text,
@@ -164,11 +172,23 @@ class QAService:
                 sources=tuple(c.sources),
                 chunk_id=c.chunk.chunk_id,
                 terms=tuple(sorted(c.terms & query.idf.keys())),
+                also_in=tuple(c.also_in),
             )
             for c in chosen
         )
-        short = rerank.short_answer(query, passages[0].text, passages[0].highlight) if passages else None
-        return Answer(question, passages, short)
+        best = chosen[0]
+        assert best.found is not None  # every candidate is analyzed
+        found = evidence.gather(
+            query,
+            best.found,
+            best.terms,
+            rerank.has_answer_type(query, best.chunk.text, best.highlight),
+        )
+        if not evidence.answers(found, self.config.answered):
+            return Answer(question, passages, None, answered=False), found
+        text, highlight = best.chunk.text, best.highlight
+        short = short_answer(query, question, self._analyzer, text, highlight, self.config.short)
+        return Answer(question, passages, short), found
 
     def _idf(self, term: str) -> float:
         n, df = self._engine.n_docs, self._engine.doc_freq(term)
@@ -194,34 +214,59 @@ class QAService:
         config = self.config.rerank
         candidate.found = rerank.features(query, candidate.analysis, config.window, text)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
-        candidate.sentence_key = None
 
     def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:
-        """Best first; overlapping chunks of one article merge; copies of one passage cite every source."""
+        """Best first; overlapping chunks of one article merge; a passage repeating one already shown
+        gives up its slot to the next candidate; then each kept passage cites the articles carrying it."""
+        known: dict[int, dict[int, Chunk]] = {}  # article row -> passage -> chunk, as first loaded
+        for candidate in candidates:
+            known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
         chosen: list[_Candidate] = []
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
                 continue
-            target = next((kept for kept in chosen if self._same_passage(kept, candidate)), None)
-            if target is None:
-                if len(chosen) < k:
-                    chosen.append(candidate)
-                continue
-            if target.article_row == candidate.article_row:
-                self._merge_overlap(target, candidate, query)
-            for source in candidate.sources:
-                if source not in target.sources:
-                    target.sources.append(source)
+            overlapping = next((kept for kept in chosen if _overlap(kept, candidate)), None)
+            if overlapping is not None:
+                self._merge_overlap(overlapping, candidate, query)
+            elif len(chosen) < k and not any(
+                citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
+            ):
+                chosen.append(candidate)
+        texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
+        for kept in chosen:
+            self._cite(kept, texts, known)
         return chosen
 
-    def _same_passage(self, kept: _Candidate, other: _Candidate) -> bool:
-        if kept.article_row == other.article_row:
-            return kept.chunk.start < other.chunk.end and other.chunk.start < kept.chunk.end
-        union = len(kept.terms | other.terms)
-        if union and len(kept.terms & other.terms) / union >= DUPLICATE_JACCARD:
-            return True
-        key = _sentence_key(kept)
-        return key == _sentence_key(other) and len(key.split()) >= DUPLICATE_SENTENCE_MIN_WORDS
+    def _cite(
+        self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]
+    ) -> None:
+        """Cite every other article that prints the passage; "also in" those printing only its sentence."""
+        sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
+        for row in texts:
+            if row == kept.article_row:
+                continue
+            found = citations.cite(texts[row], kept.chunk.text, sentence)
+            if found == "sentence" and self._widen(row, known[row]):
+                # A copy cut into passages elsewhere may print the rest in the next or previous one.
+                texts[row] = citations.article_texts(known[row].values())
+                found = citations.cite(texts[row], kept.chunk.text, sentence)
+            source = self._records.source(row)
+            if found == "passage" and source not in kept.sources:
+                kept.sources.append(source)
+            elif found == "sentence" and source not in kept.also_in and source not in kept.sources:
+                kept.also_in.append(source)
+
+    def _widen(self, row: int, chunks: dict[int, Chunk]) -> bool:
+        """Add the neighbours of an article's loaded passages to `chunks`; False when there are none."""
+        added = False
+        for passage in list(chunks):
+            for neighbour in (passage - 1, passage + 1):
+                if neighbour in chunks or not 0 <= neighbour < len(self._records):
+                    continue
+                if self._records.article_row(neighbour) == row:
+                    chunks[neighbour] = self._records.chunk(neighbour)
+                    added = True
+        return added
 
     def _merge_overlap(self, kept: _Candidate, other: _Candidate, query: rerank.Query) -> None:
         """Extend `kept` by the part of an overlapping chunk of the same article that it lacks."""
@@ -239,11 +284,7 @@ class QAService:
         self._analyze(kept, query)
 
 
-def _sentence_key(candidate: _Candidate) -> str:
-    """The candidate's highlighted sentence, normalized ("" without one); computed once."""
-    if candidate.sentence_key is None:
-        highlight = candidate.highlight
-        candidate.sentence_key = (
-            normalize_answer(candidate.chunk.text[slice(*highlight)]) if highlight else ""
-        )
-    return candidate.sentence_key
+def _overlap(kept: _Candidate, other: _Candidate) -> bool:
+    """True for two chunks of one article that share text."""
+    a, b = kept.chunk, other.chunk
+    return kept.article_row == other.article_row and a.start < b.end and b.start < a.end

@@ -125,6 +125,7 @@ class QuestionResult:
     rank: int | None  # 1-based, among the passages returned; None when no passage holds an answer
     sentence_hit: bool  # an answer lies inside the first passage's highlighted sentence
     latency_ms: float
+    short_hit: bool = False  # the short answer shown holds a gold answer
 
 
 def judge(question: EvalQuestion, answer: Answer, latency_ms: float) -> QuestionResult:
@@ -132,7 +133,15 @@ def judge(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
     contains = answer_matcher(question.answers)
     rank = next((r for r, p in enumerate(answer.passages, 1) if contains(p.text)), None)
     sentence = answer.highlighted_sentence
-    return QuestionResult(question, answer, rank, sentence is not None and contains(sentence), latency_ms)
+    short = answer.short_answer
+    return QuestionResult(
+        question,
+        answer,
+        rank,
+        sentence is not None and contains(sentence),
+        latency_ms,
+        short is not None and contains(short),
+    )
 
 
 def run_questions(
@@ -167,6 +176,10 @@ class Metrics:
     build_s: float
     latency_p50_ms: float
     latency_p95_ms: float
+    short_answer_coverage: float = 0.0  # share of questions shown a short answer
+    short_answer_precision: float = 0.0  # share of the short answers shown that hold a gold answer
+    answered: float = 0.0  # share of questions called answered
+    answered_when_hit: float = 0.0  # ... among those whose first passage holds a gold answer
 
     def hit_at(self, n: int) -> float:
         return dict(self.hits)[n]
@@ -180,6 +193,10 @@ class Metrics:
         data["mean_passage_words"] = round(self.mean_passage_words, 1)
         data["build_s"] = round(self.build_s, 3)
         data["latency_ms"] = {"p50": round(self.latency_p50_ms, 3), "p95": round(self.latency_p95_ms, 3)}
+        data["short_answer_coverage"] = round(self.short_answer_coverage, 4)
+        data["short_answer_precision"] = round(self.short_answer_precision, 4)
+        data["answered"] = round(self.answered, 4)
+        data["answered_when_hit@1"] = round(self.answered_when_hit, 4)
         return data
 
 
@@ -190,6 +207,8 @@ def summarize(results: Sequence[QuestionResult], k: int, build_s: float = 0.0) -
     levels = sorted({n for n in HIT_RANKS if n <= k} | {k})
     words = [len(p.text.split()) for r in results for p in r.answer.passages]
     latencies = np.asarray([r.latency_ms for r in results], dtype=np.float64)
+    shorts = [r for r in results if r.answer.short_answer is not None]
+    top_hits = [r for r in results if r.rank == 1]
     return Metrics(
         questions=count,
         k=k,
@@ -200,6 +219,10 @@ def summarize(results: Sequence[QuestionResult], k: int, build_s: float = 0.0) -
         build_s=build_s,
         latency_p50_ms=float(np.percentile(latencies, 50)) if count else 0.0,
         latency_p95_ms=float(np.percentile(latencies, 95)) if count else 0.0,
+        short_answer_coverage=_share(len(shorts), count),
+        short_answer_precision=_share(sum(1 for r in shorts if r.short_hit), len(shorts)),
+        answered=_share(sum(1 for r in results if r.answer.answered), count),
+        answered_when_hit=_share(sum(1 for r in top_hits if r.answer.answered), len(top_hits)),
     )
 
 

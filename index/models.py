@@ -41,10 +41,11 @@ class Source:
     date: dt.date | None = None
     url: str | None = None
     path: str | None = None
+    author: str | None = None
 
     @classmethod
     def of(cls, article: Article) -> Source:
-        return cls(article.title, article.publisher, article.date, article.url, article.path)
+        return cls(article.title, article.publisher, article.date, article.url, article.path, article.author)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,11 @@ class Passage:
     text: str
     score: float
     highlight: tuple[int, int] | None  # offsets into `text` of the answering sentence
-    sources: tuple[Source, ...]
+    sources: tuple[Source, ...]  # articles that print the whole passage text
     chunk_id: str = ""
     terms: tuple[str, ...] = field(default=())  # analyzed question terms this passage matched
+    # Other articles that print the highlighted sentence, but not the rest of the passage.
+    also_in: tuple[Source, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,12 @@ class Answer:
     question: str
     passages: tuple[Passage, ...]
     short_answer: str | None = None  # a span pinned by the question type ("four hours"), if any
+    # False when the best passage does not answer the question well: the passages are only the closest.
+    answered: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.passages and self.answered:
+            object.__setattr__(self, "answered", False)  # nothing found answers nothing
 
     @property
     def found(self) -> bool:
@@ -73,10 +82,10 @@ class Answer:
 
     @property
     def sources(self) -> tuple[Source, ...]:
-        """Every distinct source, in passage order."""
+        """Every distinct source (full citations first, per passage), in passage order."""
         seen: dict[Source, None] = {}
         for passage in self.passages:
-            for source in passage.sources:
+            for source in (*passage.sources, *passage.also_in):
                 seen.setdefault(source, None)
         return tuple(seen)
 

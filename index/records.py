@@ -163,6 +163,7 @@ class Records:
             date=dt.date.fromisoformat(date) if date else None,
             url=data.get("url"),
             path=data.get("path"),
+            author=data.get("author"),
         )
 
 

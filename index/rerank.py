@@ -43,7 +43,10 @@ _NAME = rf"{_CAPITALIZED}(?:\s+(?:(?:of|de|da|del|von|van|der|al|bin|the|and)\s+
 
 ANSWER_PATTERNS: Mapping[str, re.Pattern[str]] = {
     "duration": re.compile(
-        rf"\b{_COUNT}(?:\s+(?:and\s+a\s+half|more|full|straight))?[\s-]+(?:{_TIME_UNIT}|{_LENGTH_UNIT})\b",
+        # "2 hours, 19 minutes and 48 seconds" and "2:19:48" are one span, not three.
+        rf"\b{_NUM}[\s-]+{_TIME_UNIT}(?:,?\s+(?:and\s+)?{_NUM}[\s-]+{_TIME_UNIT})+\b"
+        rf"|\b\d{{1,2}}:\d{{2}}:\d{{2}}(?:\.\d+)?\b"
+        rf"|\b{_COUNT}(?:\s+(?:and\s+a\s+half|more|full|straight))?[\s-]+(?:{_TIME_UNIT}|{_LENGTH_UNIT})\b",
         re.IGNORECASE,
     ),
     "percent": re.compile(rf"\b{_NUM}\s?(?:%|percent\b|per\s+cent\b)", re.IGNORECASE),
@@ -57,7 +60,7 @@ ANSWER_PATTERNS: Mapping[str, re.Pattern[str]] = {
         rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{3,4}}"
         rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?|{_MONTH}\s+\d{{4}}|{_MONTH}|{_WEEKDAY}"
         rf"|(?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINAL_WORDS})[\s-]century"
-        rf"|\d{{3,4}}s?(?:\s?(?:BC|BCE|AD|CE)\b)?|\d{{1,2}}(?:st|nd|rd|th)"
+        rf"|(?:(?:[Ee]arly|[Mm]id|[Ll]ate)[\s-]+)?\d{{3,4}}s?(?:\s?(?:BC|BCE|AD|CE)\b)?|\d{{1,2}}(?:st|nd|rd|th)"
         rf"|yesterday|today|tomorrow|(?:last|next|this)\s+(?:week|month|year|weekend))\b",
     ),
     "frequency": re.compile(
@@ -190,10 +193,6 @@ def counted_pattern(question: str, analyzer: Analyzer) -> re.Pattern[str] | None
             break  # the noun phrase ends at the first stopword: "how many troops are there"
         prefixes.append(_word_prefix(word, found[0]))
     return re.compile(rf"\b(?:{'|'.join(prefixes)})", re.IGNORECASE) if prefixes else None
-
-
-# Answer types that pin a span precisely enough to show it as the short answer.
-SHORT_ANSWER_TYPES = frozenset({"duration", "percent", "money", "number", "date"})
 
 
 def question_type(question: str) -> str | None:
@@ -459,15 +458,3 @@ def rescore(query: Query, candidates: Sequence[Candidate], config: RerankConfig)
             value += config.speaker
         scores.append(value)
     return scores
-
-
-def short_answer(query: Query, text: str, highlight: tuple[int, int] | None) -> str | None:
-    """The one span of the expected type in the highlighted sentence ("four hours"), if the type pins one."""
-    if query.answer_type not in SHORT_ANSWER_TYPES or query.answer_type is None or highlight is None:
-        return None
-    sentence = text[highlight[0] : highlight[1]]
-    spans = answer_spans(query.answer_type, sentence, query.words, query.counted)
-    if len(spans) != 1:
-        return None
-    start, end = spans[0]
-    return sentence[start:end].strip(" ,.;:")

@@ -52,22 +52,24 @@ def test_ask_json_schema(corpus_dir: Path, tmp_path: Path, capsys: pytest.Captur
     )
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"question", "short_answer", "passages"}
+    assert set(data) == {"question", "answered", "short_answer", "passages"}
+    assert data["answered"] is True
     assert data["question"] == "bridge repairs"
     assert 1 <= len(data["passages"]) <= 2
     for passage in data["passages"]:
-        assert set(passage) == {"text", "score", "highlight", "sources"}
+        assert set(passage) == {"text", "score", "highlight", "sources", "also_in"}
         assert isinstance(passage["score"], float)
         start, end = passage["highlight"]
         assert 0 <= start < end <= len(passage["text"])
         for source in passage["sources"]:
-            assert set(source) == {"title", "publisher", "date", "url", "path"}
+            assert set(source) == {"title", "publisher", "date", "url", "path", "author"}
     assert data["passages"][0]["sources"][0] == {
         "title": "Old bridge closes for repairs",
         "publisher": "City Times",
         "date": "2023-05-02",
         "url": "https://citytimes.example/bridge",
         "path": "city/bridge.html",
+        "author": None,
     }
 
 

@@ -348,3 +348,59 @@ async def test_a_failing_button_is_logged_and_answered(done: bool, caplog: pytes
     await view.on_error(click, RuntimeError("boom"), view.more)
     assert "boom" in caplog.text
     assert click.response.send_message.await_count == (0 if done else 1)
+
+
+# -- link hygiene, authors, sentence-only citations and unanswered questions -------------------------
+
+
+def test_link_text_is_escaped_once() -> None:
+    source = Source("Court rules [again] on the *Smith* case (update)", url="https://news.example/smith")
+    assert source_markdown(source) == (
+        "[Court rules \\[again\\] on the \\*Smith\\* case (update)](https://news.example/smith)"
+    )
+    # A masked link inside a title is escaped by discord.py already; its brackets get no second backslash.
+    markdown = source_markdown(Source("See [the ruling](page 3) here", url="https://n.example/a"))
+    assert markdown == "[See \\[the ruling\\](page 3) here](https://n.example/a)"
+
+
+def test_a_title_that_looks_like_an_address_is_never_a_link() -> None:
+    source = Source("https://bank.example/login", url="https://other.example/story")
+    markdown = source_markdown(source)
+    assert "[https://bank.example/login]" not in markdown
+    assert "https://bank.example" not in markdown  # Discord would turn it into a link of its own
+    assert "bank.example/login" in markdown and "[link](https://other.example/story)" in markdown
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "ftp://files.example/a", "http:///no-host", "//x.example"]
+)
+def test_only_web_addresses_with_a_host_become_links(url: str) -> None:
+    assert source_markdown(Source("Council backs flood barrier", url=url)) == "Council backs flood barrier"
+
+
+def test_source_shows_its_author() -> None:
+    source = Source(
+        "Berlin Zoo shows off two red panda cubs", "City Post", dt.date(2024, 6, 24), author="Anna Keller"
+    )
+    assert (
+        source_markdown(source)
+        == "Berlin Zoo shows off two red panda cubs · City Post · by Anna Keller · 24 Jun 2024"
+    )
+
+
+def test_sentence_only_citations_follow_the_full_ones() -> None:
+    shown = Passage(TALKS.text, 1.0, TALKS.highlight, (CBN,), also_in=(KERRY,))
+    embed = answer_embed(Answer("how long did the talks last", (shown,)))
+    assert embed.description is not None
+    lines = embed.description.splitlines()
+    assert lines[-2].startswith("— [US, Russia Talks")
+    assert lines[-1] == "— also in, this sentence only: " + KERRY.title
+
+
+def test_an_unanswered_question_says_so_and_bolds_nothing() -> None:
+    shown = Passage(TALKS.text, 1.0, TALKS.highlight, (CBN,), also_in=(KERRY,))
+    embed = answer_embed(Answer("who won the world cup", (shown, shown), "four hours", answered=False))
+    assert embed.description is not None
+    assert embed.description.startswith("No passage answers this directly; the closest:\n\n")
+    assert "**" not in embed.description and "**" not in embed.fields[0].value
+    assert "also in" not in embed.description

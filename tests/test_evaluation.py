@@ -238,7 +238,10 @@ def test_eval_command_json_with_baseline_and_details(
     assert set(data["latency_ms"]) == {"p50", "p95"}
     first = data["results"][0]
     assert first["id"] == "t1" and first["rank"] == 1 and first["short_answer"] == "four hours"
-    assert set(first["passages"][0]) == {"text", "score", "highlight", "sources"}
+    assert first["answered"] is True
+    assert set(first["passages"][0]) == {"text", "score", "highlight", "sources", "also_in"}
+    assert data["answered"] == 1.0 and data["answered_when_hit@1"] == 1.0
+    assert data["short_answer_coverage"] > 0 and data["short_answer_precision"] == 1.0
     assert "results" not in data["baseline"]
 
 
@@ -276,3 +279,22 @@ def test_eval_usage_errors(corpus_dir: Path, tmp_path: Path, capsys: pytest.Capt
     good = write_questions(tmp_path / "q.jsonl", QUESTIONS[:1])
     assert main(["eval", str(good), "--corpus", str(corpus_dir), "-k", "0"]) == 2
     assert "holds no usable question" in capsys.readouterr().err
+
+
+def test_short_answers_and_answered_rates_are_measured() -> None:
+    sentence = "The ministers talked for four hours on Sunday."
+    shown = Passage(sentence, 1.0, (0, len(sentence)), ())
+    question = EvalQuestion("q", "How long did they talk?", ("four hours",))
+    results = [
+        judge(question, Answer(question.question, (shown,), "four hours"), 1.0),
+        judge(question, Answer(question.question, (shown,), "Sunday"), 1.0),
+        judge(question, Answer(question.question, (shown,)), 1.0),
+        judge(question, Answer(question.question, (shown,), answered=False), 1.0),
+        judge(question, Answer(question.question, ()), 1.0),
+    ]
+    assert [r.short_hit for r in results] == [True, False, False, False, False]
+    data = summarize(results, 10).to_json()
+    assert data["short_answer_coverage"] == 0.4
+    assert data["short_answer_precision"] == 0.5
+    assert data["answered"] == 0.6
+    assert data["answered_when_hit@1"] == 0.75  # the last answer found nothing, so it is not a hit

@@ -1,0 +1,83 @@
+"""Which articles carry a passage: whole-passage citations, sentence-only ones, and repeated passages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Literal
+
+from .analyzer import normalize_answer
+from .models import Chunk
+
+# Word n-grams compared to decide that one passage only repeats text already shown.
+SHINGLE_WORDS = 4
+# A passage whose shingles are this much inside a shown passage adds nothing: it does not take a slot.
+# Stories written from one template differ in names and numbers, which breaks far more shingles.
+REPEAT_SHARE = 0.9
+# A highlighted sentence this short ("He declined.") says too little to cite another article for it.
+ALSO_IN_MIN_WORDS = 5
+# Passage texts recur across questions: their normalized forms are kept (a few kilobytes each).
+CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def padded(text: str) -> str:
+    """`text` normalized for containment tests (case, punctuation and spacing folded), space-padded so
+    that a match always falls on word boundaries."""
+    return f" {normalize_answer(text)} "
+
+
+def carries(haystacks: Iterable[str], text: str) -> bool:
+    """True when one of the padded `haystacks` contains `text` (normalized) word for word."""
+    needle = padded(text)
+    if not needle.strip():
+        return False
+    return any(needle in haystack for haystack in haystacks)
+
+
+def article_texts(chunks: Iterable[Chunk]) -> list[str]:
+    """The padded texts an article is known to print, from some of its chunks: consecutive or
+    overlapping chunks are joined, so a passage that straddles two of them is still found."""
+    ordered = sorted({chunk.chunk_id: chunk for chunk in chunks}.values(), key=lambda c: (c.start, c.end))
+    joined: list[tuple[int, int, str]] = []  # (last chunk number, end offset, text)
+    for chunk in ordered:
+        if joined:
+            last_n, end, text = joined[-1]
+            if chunk.start < end:  # overlapping: add the part not yet held
+                tail = chunk.text[end - chunk.start :] if chunk.end > end else ""
+                joined[-1] = (max(last_n, chunk.n), max(end, chunk.end), text + tail)
+                continue
+            if chunk.n == last_n + 1:  # the next chunk: only whitespace lies between them
+                joined[-1] = (chunk.n, chunk.end, text + " " + chunk.text)
+                continue
+        joined.append((chunk.n, chunk.end, chunk.text))
+    return [padded(text) for _, _, text in joined]  # most are one chunk's text, so cached
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+    words = padded(text).split()
+    if len(words) < SHINGLE_WORDS:
+        return frozenset({tuple(words)} if words else ())
+    return frozenset(tuple(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+
+
+def repeats(shown: str, other: str) -> bool:
+    """True when nearly all of `other` already appears in `shown` (a wire copy of a shown passage)."""
+    if len(padded(other).split()) < SHINGLE_WORDS:
+        return carries([padded(shown)], other)
+    theirs, ours = _shingles(other), _shingles(shown)
+    return len(theirs & ours) >= REPEAT_SHARE * len(theirs)
+
+
+Citation = Literal["passage", "sentence"]
+"""An article prints the whole passage, or only its highlighted sentence."""
+
+
+def cite(known: Sequence[str], passage: str, sentence: str | None) -> Citation | None:
+    """What an article whose known padded texts are `known` prints of `passage`, if anything."""
+    if carries(known, passage):
+        return "passage"
+    if sentence and len(padded(sentence).split()) >= ALSO_IN_MIN_WORDS and carries(known, sentence):
+        return "sentence"
+    return None
