@@ -15,8 +15,9 @@ import pytest
 
 from bot.cogs.qa import FAILED, RESTARTING, USAGE, QACog
 from bot.config import Settings
-from bot.discord_app import QABot, restart_delay, run_discord
+from bot.discord_app import QABot
 from bot.discord_render import MAX_PASSAGES, AnswerView
+from bot.launcher import restart_delay, run_discord
 from bot.render import NO_ANSWER
 from index.errors import ArticleQAError, IndexFormatError, QuestionError
 from index.models import Answer, IndexStats, Passage, Source

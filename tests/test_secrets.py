@@ -14,14 +14,14 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
 import pytest
-from fake_discord import FakeDiscord
 from pydantic import ValidationError
 
 from bot.cogs.qa import QACog
 from bot.config import Settings
-from bot.discord_app import _log_crash, run_discord
 from bot.hardening import quiet_discord_loggers, write_private
+from bot.launcher import _log_crash, run_discord
 from index.models import Answer, IndexStats, Passage, Source
+from tests.fake_discord import FakeDiscord
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "FAKE-secret-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.must-never-leak"
