@@ -1,7 +1,7 @@
 """Index time of one article written on a single very long line, and of a page of unclosed HTML tags.
 
-    python benchmarks/long_line.py               # a 16 MB line, and 1 MB of "<a " and of '<div class="x'
-    python benchmarks/long_line.py --mb 2.1      # the size of the article first reported slow
+    python -m benchmarks.long_line               # a 16 MB line, and 1 MB of "<a " and of '<div class="x'
+    python -m benchmarks.long_line --mb 2.1      # the size of the article first reported slow
 
 Sentence splitting and HTML parsing must stay linear in the size of the input: each step's time is
 printed, and doubling --mb should roughly double it. Timings are only reported, never asserted.

@@ -11,12 +11,21 @@ from unittest.mock import MagicMock
 
 import discord
 import pytest
-from test_cog import ASKER_ID, BOT_ID, Clock, FakeAnswerer, FakeHost, ask, make_interaction, make_message
 
 from bot.cogs.qa import BUSY, EXPIRED, NOT_DELIVERED, USAGE, QACog
 from bot.config import Settings
 from bot.ratelimit import ReplyLimits, SlidingWindow
 from index.models import Answer
+from tests.test_cog import (
+    ASKER_ID,
+    BOT_ID,
+    Clock,
+    FakeAnswerer,
+    FakeHost,
+    ask,
+    make_interaction,
+    make_message,
+)
 
 CHANNEL = 555555555555555555
 OTHER_CHANNEL = 666666666666666666

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from bot_process import start_bot
-from fake_discord import FakeDiscord, Interaction, Reply
 
 from bot.cogs.qa import BUSY
 from bot.ratelimit import ReplyLimits
+from tests.bot_process import start_bot
+from tests.fake_discord import FakeDiscord, Interaction, Reply
 
 TOKEN = "FAKE-load-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
 IN_FLIGHT = ReplyLimits().max_in_flight  # every question of a wave this size is answered

@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot_process import start_bot
-from fake_discord import FakeDiscord, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +27,8 @@ from index.answer import AnswerConfig, QAService
 from index.builder import build_index
 from index.errors import QuestionError
 from index.models import Answer
+from tests.bot_process import start_bot
+from tests.fake_discord import FakeDiscord, Reply
 
 MAX_CHARS = AnswerConfig().max_question_chars
 SECONDS_PER_QUESTION = 1.0  # generous: the small index answers in milliseconds

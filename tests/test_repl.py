@@ -10,12 +10,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import REPO, WriteFiles
-
 from bot.config import Settings
 from bot.repl import readline_history, run_repl
 from bot.service import open_service
 from index.answer import QAService
+from tests.conftest import REPO, WriteFiles
 
 FERRY_TXT = """\
 Title: Harbor ferry adds a winter timetable

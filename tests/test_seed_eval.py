@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHIPPED_CORPUS
 
 from bot.config import Settings
 from bot.service import open_service
 from index.answer import Answerer
 from index.evaluation import QuestionResult, read_questions, run_questions, summarize
+from tests.conftest import DATA, SHIPPED_CORPUS
 
 SEED_QUESTIONS = DATA / "seed-questions.jsonl"  # a copy of ../shared/eval/seed-questions.jsonl
 NEWS_QUESTIONS = (

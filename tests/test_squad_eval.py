@@ -7,12 +7,12 @@ change that costs answer quality fails here. Raise them when the method improves
 from __future__ import annotations
 
 import pytest
-from conftest import DATA
 
 from bot.config import Settings
 from bot.service import open_service
 from index.evaluation import Metrics, PlainBM25, read_questions, run_questions, summarize
 from index.loader import load_corpus
+from tests.conftest import DATA
 
 SUBSET = DATA / "squad-subset"  # 11 SQuAD v1.1 articles and their 1,527 questions (CC BY-SA 4.0)
 
