@@ -195,7 +195,7 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
             left.update(leftovers(index_dir, live))
 
     rebuild_started = time.monotonic()
-    settings = Settings(_env_file=None, corpus=corpus, index_dir=index_dir)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, corpus=corpus, index_dir=index_dir)
     service = open_service(settings, stream=io.StringIO())
     final_seconds = time.monotonic() - rebuild_started
     if vault_code(service) != possible[-1]:

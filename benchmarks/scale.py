@@ -148,7 +148,7 @@ def child_serve(engine: str, work: Path, n: int, k: int, limit: int) -> dict[str
         def result(terms: list[str]) -> list[tuple[int, float]]:
             # The reference's own top_k, fed the scores computed (and timed) above.
             reference.get_scores = lambda known: scored[id(terms)]
-            return reference.top_k(terms, k)  # type: ignore[no-any-return]
+            return reference.top_k(terms, k)
 
     elif engine == "bm25s":
         import bm25s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rank_bm25 import BM25Okapi
@@ -15,7 +16,7 @@ from index.errors import QuestionError
 from tests.conftest import WriteFiles
 
 
-def service_for(write_files: WriteFiles, tmp_path: Path, files: dict[str, str], **chunking: int) -> QAService:
+def service_for(write_files: WriteFiles, tmp_path: Path, files: dict[str, str], **chunking: Any) -> QAService:
     corpus = write_files(files)
     config = IndexConfig(chunking=ChunkingConfig(**chunking)) if chunking else IndexConfig()
     build_index(corpus, tmp_path / "index", config)

@@ -7,7 +7,7 @@ import re
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot.config import Settings
@@ -61,7 +61,7 @@ def test_end_of_input_exits_cleanly(qa: QAService) -> None:
 
 
 def test_ctrl_c_clears_the_line_and_ctrl_d_leaves(qa: QAService) -> None:
-    typed = iter(["library hours", KeyboardInterrupt(), "bridge repairs"])
+    typed: Iterator[str | BaseException] = iter(["library hours", KeyboardInterrupt(), "bridge repairs"])
 
     def terminal(_prompt: str) -> str:
         line = next(typed, EOFError())

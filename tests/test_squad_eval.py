@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Settings
 from bot.service import open_service
 from index.evaluation import Metrics, PlainBM25, read_questions, run_questions, summarize
 from index.loader import load_corpus
-from tests.conftest import DATA
+from tests.conftest import DATA, make_settings
 
 SUBSET = DATA / "squad-subset"  # 11 SQuAD v1.1 articles and their 1,527 questions (CC BY-SA 4.0)
 
@@ -27,9 +26,7 @@ MAX_MEAN_PASSAGE_WORDS = 140
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[Metrics, Metrics]:
     corpus = SUBSET / "articles.jsonl"
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, corpus=corpus, index_dir=tmp_path_factory.mktemp("squad") / "index"
-    )
+    settings = make_settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("squad") / "index")
     service = open_service(settings)
     loaded = read_questions(SUBSET / "questions.jsonl")
     assert not loaded.bad_lines and len(loaded.questions) == 1527
