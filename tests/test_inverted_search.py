@@ -15,6 +15,7 @@ from index.inverted.search import (
     candidates,
     complete,
     lower_bound,
+    raise_cut,
     seed,
     split_lazy,
     split_short,
@@ -64,8 +65,9 @@ def kth_best(scores: np.ndarray, k: int) -> float:
     return float(positive[k - 1]) if len(positive) >= k else 0.0
 
 
+@pytest.mark.parametrize("dense_fraction", [1, 8, 1 << 30], ids=["sparse", "default", "dense"])
 def test_steps_keep_every_passage_that_places(
-    news: tuple[InvertedIndex, LuceneBM25, list[list[str]]],
+    news: tuple[InvertedIndex, LuceneBM25, list[list[str]]], dense_fraction: int
 ) -> None:
     index, ref, asked = news
     lists, scratch = index.lists, index.scratch()
@@ -89,9 +91,14 @@ def test_steps_keep_every_passage_that_places(
         eager = long[len(lazy) :]
         summed = sum_eager(lists, scratch, q, eager, short, seeds.summed, cut)
         floor = max(cut - lazy_bound, TINY)
-        cands, partial = candidates(lists, scratch, q, short, summed, floor, dense_fraction=8)
+        cands, partial = candidates(lists, scratch, q, short, summed, floor, dense_fraction)
         assert not scratch.acc.any()  # the sums are zero again for the next query
+        assert (np.diff(cands) > 0).all()
         assert placing <= set(cands.tolist()), terms
+        if lazy and eager and len(cands) > 4 * q.n_seeds:  # as `pruned` does: many new passages
+            raised = raise_cut(lists, scratch, q, lazy, cands, partial, cut)
+            assert cut <= raised <= kth * (1 + 1e-6), terms  # still a lower bound
+            cut = raised
 
         cands, full = complete(lists, scratch, q, lazy, cands, partial, cut)
         assert placing <= set(cands.tolist()), terms

@@ -326,7 +326,10 @@ def candidates(
 def raise_cut(
     lists: PostingLists, scratch: Scratch, q: Query, lazy: list[int], cands: Ids, partial: Floats, cut: float
 ) -> float:
-    """Step 5: the eager lists brought new passages: complete the best ones to raise the cut."""
+    """Step 5: the eager lists brought new passages: complete the best ones to raise the cut.
+
+    Worth it (and defined) only with more than `q.n_seeds` candidates; `pruned` asks for four times that.
+    """
     best = np.flatnonzero(partial >= scratch.kth(partial, q.n_seeds))
     full = partial[best]
     for i in lazy:
