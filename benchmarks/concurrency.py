@@ -1,6 +1,6 @@
 """Questions per second and p50/p95 latency of QAService under concurrency: threads and asyncio.to_thread.
 
-    python benchmarks/concurrency.py --articles 5000 --questions 400 --concurrency 1,2,4,8,32
+    python -m benchmarks.concurrency --articles 5000 --questions 400 --concurrency 1,2,4,8,32
 
 Builds (once, in a temp dir or --workdir) an index of synthetic news-like articles with a Zipf vocabulary,
 then asks the same questions (a few words taken from random articles) in three ways:
@@ -29,11 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from index.answer import QAService  # noqa: E402
-from index.builder import build_index  # noqa: E402
+from index.answer import QAService
+from index.builder import build_index
 
 SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 

@@ -1,6 +1,6 @@
 """Kill index builds with SIGKILL at random moments, then check the index still loads and answers right.
 
-    python benchmarks/crash_loop.py --articles 3000 --kills 100
+    python -m benchmarks.crash_loop --articles 3000 --kills 100
 
 Each round changes one "vault" article (its code word identifies the build), starts `build_index` in a
 subprocess, SIGKILLs it at a random moment (half of the kills land in the build's last part: writing
@@ -26,14 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bot.config import Settings
+from bot.service import open_service
+from index.answer import QAService
+from index.errors import IndexMissingError
+from index.store import CURRENT, LOCK, MARKER
 
-from bot.config import Settings  # noqa: E402
-from bot.service import open_service  # noqa: E402
-from index.answer import QAService  # noqa: E402
-from index.errors import IndexMissingError  # noqa: E402
-from index.store import CURRENT, LOCK, MARKER  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 WORDS = (
     "talks minister border troops agreement meeting paris sunday federation crisis sanctions ambassador "
@@ -196,7 +195,7 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
             left.update(leftovers(index_dir, live))
 
     rebuild_started = time.monotonic()
-    settings = Settings(_env_file=None, corpus=corpus, index_dir=index_dir)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, corpus=corpus, index_dir=index_dir)
     service = open_service(settings, stream=io.StringIO())
     final_seconds = time.monotonic() - rebuild_started
     if vault_code(service) != possible[-1]:

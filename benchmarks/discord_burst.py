@@ -1,7 +1,7 @@
 """How fast the running bot acknowledges a burst of simultaneous /ask, against the fake Discord on 127.0.0.1.
 
-    python benchmarks/discord_burst.py --asks 1000 --articles 800
-    python benchmarks/discord_burst.py --asks 1000 --code /tmp/older-checkout   # another version's bot/
+    python -m benchmarks.discord_burst --asks 1000 --articles 800
+    python -m benchmarks.discord_burst --asks 1000 --code /tmp/older-checkout   # another version's bot/
 
 Starts `python -m bot discord` (from this checkout, or the one given by --code) against the fake Discord of
 tests/fake_discord.py, sends --asks /ask interactions at once from as many users, and reports how long
@@ -19,12 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+from benchmarks.concurrency import questions_from, write_corpus
+from tests.bot_process import BOT_COMMAND, bot_env, until_ready
+from tests.fake_discord import FakeDiscord
 
-from bot_process import BOT_COMMAND, bot_env, until_ready  # noqa: E402
-from concurrency import questions_from, write_corpus  # noqa: E402
-from fake_discord import FakeDiscord  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TOKEN = "FAKE-burst-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.benchmark"
 DEADLINE = 3.0

@@ -1,7 +1,7 @@
 """Index time of one article written on a single very long line, and of a page of unclosed HTML tags.
 
-    python benchmarks/long_line.py               # a 16 MB line, and 1 MB of "<a " and of '<div class="x'
-    python benchmarks/long_line.py --mb 2.1      # the size of the article first reported slow
+    python -m benchmarks.long_line               # a 16 MB line, and 1 MB of "<a " and of '<div class="x'
+    python -m benchmarks.long_line --mb 2.1      # the size of the article first reported slow
 
 Sentence splitting and HTML parsing must stay linear in the size of the input: each step's time is
 printed, and doubling --mb should roughly double it. Timings are only reported, never asserted.
@@ -10,6 +10,7 @@ printed, and doubling --mb should roughly double it. Timings are only reported, 
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import tempfile
 import time
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     for unit in ("<a ", '<div class="x'):
         markup = "<html><body><p>The dam held.</p>" + unit * int(args.html_mb * 1_000_000 / len(unit))
         label = f"parse_html of {args.html_mb:g} MB of {unit!r}"
-        page = timed(label, lambda markup=markup: parse_html(markup))
+        page = timed(label, functools.partial(parse_html, markup))
         print(f"{len(page.text)} characters of text")
     return 0
 

@@ -1,6 +1,6 @@
 """Open and query the index over and over while another process rebuilds it; count failed opens.
 
-    python benchmarks/open_during_publish.py --articles 300 --seconds 40
+    python -m benchmarks.open_during_publish --articles 300 --seconds 40
 
 Each publish removes the generation it replaces, so an open that read the pointer just before a swap
 finds its files gone. Opening must then open the new generation instead of failing (which would make
@@ -15,13 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.crash_loop import write_corpus
+from index.answer import QAService
+from index.builder import build_index
+from index.errors import ArticleQAError
 
-from benchmarks.crash_loop import write_corpus  # noqa: E402
-from index.answer import QAService  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.errors import ArticleQAError  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # Rebuilds the index until its time is up; prints how many builds it published.
 REBUILD_CHILD = """

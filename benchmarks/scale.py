@@ -1,8 +1,8 @@
 """Retrieval at scale, side by side: article-qa's inverted index, rank-bm25 and bm25s on one corpus.
 
-    python benchmarks/scale.py --passages 100000
-    python benchmarks/scale.py --passages 1000000 --ref-queries 20      # ~12 minutes on 2 cores
-    python benchmarks/scale.py --jsonl articles.jsonl --passages 200000  # real text instead
+    python -m benchmarks.scale --passages 100000
+    python -m benchmarks.scale --passages 1000000 --ref-queries 20      # ~12 minutes on 2 cores
+    python -m benchmarks.scale --jsonl articles.jsonl --passages 200000  # real text instead
 
 Generates a deterministic news-like corpus (Zipfian vocabulary, varied passage lengths, bursty
 per-article topic words; see scale_corpus.py) or cuts passages from a JSONL file of articles, and
@@ -38,13 +38,12 @@ from typing import Any
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import scale_e2e
+from benchmarks.scale_corpus import TokenCorpus, from_jsonl, questions, synthetic
+from index.bm25 import BM25Params, LuceneBM25
+from index.inverted import InvertedIndex
 
-from benchmarks import scale_e2e  # noqa: E402
-from benchmarks.scale_corpus import TokenCorpus, from_jsonl, questions, synthetic  # noqa: E402
-from index.bm25 import BM25Params, LuceneBM25  # noqa: E402
-from index.inverted import InvertedIndex  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ENGINES = ("article-qa", "rank-bm25", "bm25s")
 PARAMS = BM25Params()  # the product's defaults when the run starts; --k1/--b pin them for every child
@@ -149,7 +148,7 @@ def child_serve(engine: str, work: Path, n: int, k: int, limit: int) -> dict[str
         def result(terms: list[str]) -> list[tuple[int, float]]:
             # The reference's own top_k, fed the scores computed (and timed) above.
             reference.get_scores = lambda known: scored[id(terms)]
-            return reference.top_k(terms, k)  # type: ignore[no-any-return]
+            return reference.top_k(terms, k)
 
     elif engine == "bm25s":
         import bm25s
@@ -264,7 +263,8 @@ def run_child(args: list[str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         target = Path(f.name)
     try:
-        subprocess.run([sys.executable, __file__, "--child", *args, "--out", str(target)], check=True)
+        command = [sys.executable, "-m", "benchmarks.scale", "--child", *args, "--out", str(target)]
+        subprocess.run(command, cwd=ROOT, check=True)
         data: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
         return data
     finally:

@@ -115,8 +115,8 @@ def synthetic(n_passages: int, seed: int = 0) -> TokenCorpus:
     """News-like passages: Zipfian background words plus bursty per-article topic words."""
     rng = np.random.default_rng(seed)
     cdf = _zipf_cdf()
-    lengths = np.clip(rng.lognormal(np.log(MEAN_PASSAGE_TOKENS * 0.9), 0.45, n_passages), 12, 600)
-    lengths = lengths.astype(np.int64)
+    drawn = np.clip(rng.lognormal(np.log(MEAN_PASSAGE_TOKENS * 0.9), 0.45, n_passages), 12, 600)
+    lengths = drawn.astype(np.int64)
     article_sizes = 1 + rng.poisson(PASSAGES_PER_ARTICLE - 1, n_passages)
     article_of = np.repeat(np.arange(n_passages), article_sizes)[:n_passages]
     n_articles = int(article_of[-1]) + 1 if n_passages else 0

@@ -1,7 +1,7 @@
 """How long `article-qa` takes to start: wall and CPU time of --help, --version and `ask` on a warm index.
 
-    python benchmarks/startup.py                 # this checkout, 15 runs each
-    python benchmarks/startup.py --repo OTHER    # another checkout (run with its code, this Python)
+    python -m benchmarks.startup                 # this checkout, 15 runs each
+    python -m benchmarks.startup --repo OTHER    # another checkout (run with its code, this Python)
 
 `ask` answers from the shipped corpus, indexed once in a temporary folder first, so every timed run
 opens a current index (the warm case). The last table lists the modules that take longest to import

@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "repl":
         return commands.run_interactive(settings, rebuild=args.rebuild, out=sys.stdout)
     if args.command == "discord":
-        from .discord_app import run_discord
+        from .launcher import run_discord
 
         commands.warn_if_replacing(settings)
         return run_discord(settings, sync=args.sync)

@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from fake_discord import FakeDiscord
+
+from tests.fake_discord import FakeDiscord
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_COMMAND = ("-m", "bot", "discord")

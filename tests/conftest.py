@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 
-WriteFiles = Callable[[dict[str, str | bytes]], Path]
+WriteFiles = Callable[[Mapping[str, str | bytes]], Path]
 
 TALKS_TXT = """\
 Title: Kerry and Lavrov End Paris Talks Without a Deal
@@ -90,7 +91,7 @@ def write_files(tmp_path: Path) -> WriteFiles:
     """Write `{relative path: content}` under a fresh corpus folder and return the folder."""
     root = tmp_path / "corpus"
 
-    def write(files: dict[str, str | bytes]) -> Path:
+    def write(files: Mapping[str, str | bytes]) -> Path:
         root.mkdir(exist_ok=True)
         for name, content in files.items():
             path = root / name
@@ -102,6 +103,11 @@ def write_files(tmp_path: Path) -> WriteFiles:
         return root
 
     return write
+
+
+def make_settings(env_file: Path | None = None, **values: Any) -> Settings:
+    """Settings from `values` and `env_file` only: never from the .env of the folder the tests run in."""
+    return Settings(_env_file=env_file, **values)
 
 
 @pytest.fixture
@@ -130,4 +136,4 @@ def qa(index_dir: Path) -> QAService:
 
 @pytest.fixture
 def settings(corpus_dir: Path, tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, corpus=corpus_dir, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    return make_settings(corpus=corpus_dir, index_dir=tmp_path / "index")

@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from aiohttp import WSMsgType, web
 
@@ -156,7 +156,7 @@ class FakeDiscord:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeDiscord:
+    async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
         app.router.add_get("/gateway", self._gateway)
@@ -725,6 +725,10 @@ class FakeDiscord:
     @staticmethod
     def _message_fields(body: JSON) -> JSON:
         return {key: body[key] for key in ("content", "embeds", "components", "flags") if key in body}
+
+    async def wait_until(self, predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+        """Wait until `predicate()` holds, re-checked whenever a request, reply or connection arrives."""
+        await self._wait_for(predicate, timeout, what)
 
     async def _wait_for(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         async with self._changed:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import WriteFiles
 from rank_bm25 import BM25Okapi
 
 from index.answer import AnswerConfig, QAService
@@ -13,9 +13,10 @@ from index.bm25 import LuceneBM25
 from index.builder import IndexConfig, build_index
 from index.chunker import ChunkingConfig
 from index.errors import QuestionError
+from tests.conftest import WriteFiles
 
 
-def service_for(write_files: WriteFiles, tmp_path: Path, files: dict[str, str], **chunking: int) -> QAService:
+def service_for(write_files: WriteFiles, tmp_path: Path, files: dict[str, str], **chunking: Any) -> QAService:
     corpus = write_files(files)
     config = IndexConfig(chunking=ChunkingConfig(**chunking)) if chunking else IndexConfig()
     build_index(corpus, tmp_path / "index", config)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_CORPUS, WriteFiles
-from news_corpus import NEWS_FILES
 
 from bot.render import NOT_ANSWERED, to_json, to_text
 from index.answer import AnswerConfig, QAService
 from index.builder import build_index
 from index.evidence import AnsweredConfig, Evidence, answers
+from tests.conftest import SHIPPED_CORPUS, WriteFiles
+from tests.news_corpus import NEWS_FILES
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_every_word_lands_in_some_passage() -> None:
         f"Paragraph {p}. " + " ".join(f"Line {p}-{i} is here." for i in range(9)) for p in range(6)
     )
     chunks = chunk_article(article(text), ChunkingConfig(max_words=30, overlap_sentences=2))
-    covered = set()
+    covered: set[int] = set()
     for chunk in chunks:
         covered.update(range(chunk.start, chunk.end))
     assert all(i in covered for i, char in enumerate(text) if not char.isspace())

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_CORPUS, WriteFiles
-from news_corpus import (
+
+from index.answer import QAService
+from index.builder import build_index
+from index.citations import article_texts, carries, padded, repeats
+from index.loader import load_corpus
+from index.models import Answer, Chunk
+from tests.conftest import SHIPPED_CORPUS, WriteFiles
+from tests.news_corpus import (
     NEWS_FILES,
     NEWS_QUESTIONS,
     PANDA_FILES,
@@ -15,12 +21,6 @@ from news_corpus import (
     TELECOM_BREACH,
     WILDFIRE_FILES,
 )
-
-from index.answer import QAService
-from index.builder import build_index
-from index.citations import article_texts, carries, padded, repeats
-from index.loader import load_corpus
-from index.models import Answer, Chunk
 
 
 def open_service(corpus: Path, tmp_path: Path) -> QAService:
@@ -102,6 +102,7 @@ def test_a_partial_copy_is_cited_only_for_the_sentence_it_printed(tmp_path: Path
     texts = article_text_by_path(SHIPPED_CORPUS)
     answer = qa.answer("Where was the meeting held?", 3)
     best = answer.passages[0]
+    assert best.highlight is not None
     assert "Russian ambassador" in best.text[slice(*best.highlight)]
     assert len(best.sources) == 1
     assert len(best.also_in) == 1

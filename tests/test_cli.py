@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, WriteFiles
 
 from bot.cli import main
 from bot.config import Settings
 from bot.parser import DEFAULT_K
 from bot.terminal import bold_style
+from tests.conftest import REPO, WriteFiles
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

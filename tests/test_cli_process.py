@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+
+from tests.conftest import REPO
 
 TOWNS = ["Alder Bay", "Brookfield", "Cedar Falls", "Dunmore", "Eastwick", "Fairhaven", "Glenrock", "Hollis"]
 TOPICS = [
@@ -179,7 +180,7 @@ def test_help_loads_neither_the_engine_nor_pydantic(tmp_path: Path) -> None:
 def test_ask_loads_neither_discord_nor_the_evaluation(built: tuple[str, ...], tmp_path: Path) -> None:
     loaded = _modules_after(repr(["ask", "bridge repairs", *built]), tmp_path)
     assert "index.answer" in loaded  # it did answer
-    assert not {"discord", "bot.discord_app", "bot.evaluate", "index.evaluation"} & loaded
+    assert not {"discord", "bot.discord_app", "bot.launcher", "bot.evaluate", "index.evaluation"} & loaded
 
 
 class Terminal:

@@ -15,11 +15,13 @@ import pytest
 
 from bot.cogs.qa import FAILED, RESTARTING, USAGE, QACog
 from bot.config import Settings
-from bot.discord_app import QABot, restart_delay, run_discord
+from bot.discord_app import QABot
 from bot.discord_render import MAX_PASSAGES, AnswerView
+from bot.launcher import restart_delay, run_discord
 from bot.render import NO_ANSWER
 from index.errors import ArticleQAError, IndexFormatError, QuestionError
 from index.models import Answer, IndexStats, Passage, Source
+from tests.conftest import make_settings
 
 BOT_ID = 111111111111111111
 ASKER_ID = 222222222222222222
@@ -37,9 +39,12 @@ class FakeAnswerer:
         self.error = error
         self.gate = gate  # when set, answer() blocks until the test opens it
         self.calls: list[tuple[str, int | None, str]] = []
+        self.entered = threading.Event()  # a question reached answer()
+        self.stats_read = threading.Event()  # the bot read stats(), as it does once a reload swapped us in
 
     def answer(self, question: str, k: int | None = None) -> Answer:
         self.calls.append((question, k, threading.current_thread().name))
+        self.entered.set()
         if self.gate is not None:
             self.gate.wait(10)
         if self.error is not None:
@@ -53,7 +58,13 @@ class FakeAnswerer:
         return Answer(question, passages, "four hours")
 
     def stats(self) -> IndexStats:
+        self.stats_read.set()
         return STATS
+
+
+async def until_answering(answerer: FakeAnswerer) -> None:
+    """Wait, without blocking the event loop, until a question has reached `answerer`."""
+    assert await asyncio.to_thread(answerer.entered.wait, 5), "no question reached the answerer"
 
 
 class FakeHost:
@@ -80,7 +91,7 @@ class Clock:
 
 @pytest.fixture
 def bot_settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, index_dir=tmp_path / "index", discord_cooldown_seconds=5)  # type: ignore[call-arg]
+    return make_settings(index_dir=tmp_path / "index", discord_cooldown_seconds=5)
 
 
 @pytest.fixture
@@ -132,8 +143,13 @@ def no_mentions(kwargs: dict[str, Any]) -> bool:
     return kwargs["allowed_mentions"].to_dict() == {"parse": []}
 
 
+async def invoke(command: Any, cog: QACog, interaction: MagicMock, **options: Any) -> None:
+    """Run a slash command's callback as discord.py does, on a mock interaction (which its types refuse)."""
+    await command.callback(cog, interaction, **options)
+
+
 async def ask(cog: QACog, interaction: MagicMock, question: str, **options: Any) -> None:
-    await QACog.ask.callback(cog, interaction, question=question, **options)  # type: ignore[arg-type]
+    await invoke(QACog.ask, cog, interaction, question=question, **options)
 
 
 # -- /ask -------------------------------------------------------------------------------------
@@ -313,7 +329,7 @@ async def test_a_failed_message_reply_is_logged(cog: QACog, caplog: pytest.LogCa
 
 async def test_about_shows_the_index(cog: QACog) -> None:
     interaction = make_interaction()
-    await QACog.about.callback(cog, interaction)  # type: ignore[arg-type]
+    await invoke(QACog.about, cog, interaction)
     embed = interaction.response.send_message.await_args.kwargs["embed"]
     assert [(f.name, f.value) for f in embed.fields[:2]] == [("Articles", "2"), ("Passages", "9")]
 
@@ -321,14 +337,14 @@ async def test_about_shows_the_index(cog: QACog) -> None:
 async def test_reload_is_for_the_owner_only(host: FakeHost, cog: QACog) -> None:
     host.owner = False
     interaction = make_interaction()
-    await QACog.reload.callback(cog, interaction)  # type: ignore[arg-type]
+    await invoke(QACog.reload, cog, interaction)
     assert "owner" in interaction.response.send_message.await_args.args[0]
     host.reload_service.assert_not_awaited()
 
 
 async def test_reload_rebuilds_and_reports(host: FakeHost, cog: QACog) -> None:
     interaction = make_interaction()
-    await QACog.reload.callback(cog, interaction)  # type: ignore[arg-type]
+    await invoke(QACog.reload, cog, interaction)
     host.reload_service.assert_awaited_once_with(rebuild=True)
     assert interaction.followup.send.await_args.args == ("Reloaded: 2 articles, 9 passages.",)
 
@@ -336,7 +352,7 @@ async def test_reload_rebuilds_and_reports(host: FakeHost, cog: QACog) -> None:
 async def test_a_failed_reload_keeps_the_old_index(host: FakeHost, cog: QACog) -> None:
     host.reload_service.side_effect = IndexFormatError("corpus unreadable")
     interaction = make_interaction()
-    await QACog.reload.callback(cog, interaction)  # type: ignore[arg-type]
+    await invoke(QACog.reload, cog, interaction)
     assert interaction.followup.send.await_args.args == (
         "Reload failed; still answering from the previous index. corpus unreadable",
     )
@@ -347,12 +363,12 @@ async def test_a_failed_reload_keeps_the_old_index(host: FakeHost, cog: QACog) -
 
 async def test_drain_waits_for_questions_in_flight(host: FakeHost, cog: QACog) -> None:
     gate = threading.Event()
-    host.service = FakeAnswerer(gate=gate)
+    host.service = answerer = FakeAnswerer(gate=gate)
     interaction = make_interaction()
     asking = asyncio.create_task(ask(cog, interaction, "slow"))
-    await asyncio.sleep(0.05)
+    await until_answering(answerer)
     draining = asyncio.create_task(cog.drain(grace=5))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # the drain starts: from now on questions are refused
     late = make_interaction(user_id=ASKER_ID + 1)
     await ask(cog, late, "too late")
     assert late.response.send_message.await_args.args == (RESTARTING,)
@@ -365,10 +381,10 @@ async def test_drain_tells_questions_still_running_after_the_grace_that_we_resta
     host: FakeHost, cog: QACog
 ) -> None:
     gate = threading.Event()
-    host.service = FakeAnswerer(gate=gate)
+    host.service = answerer = FakeAnswerer(gate=gate)
     interaction = make_interaction()
     asking = asyncio.create_task(ask(cog, interaction, "stuck"))
-    await asyncio.sleep(0.05)
+    await until_answering(answerer)
     try:
         await asyncio.wait_for(cog.drain(grace=0.1), 5)
         await asyncio.wait_for(asking, 5)
@@ -403,7 +419,7 @@ async def test_reload_swaps_the_service_while_a_question_keeps_the_old_one(bot_s
     cog = QACog(bot)
     interaction = make_interaction()
     asking = asyncio.create_task(ask(cog, interaction, "during the reload"))
-    await asyncio.sleep(0.05)
+    await until_answering(old)
     try:
         assert await bot.reload_service(rebuild=True) == STATS
     finally:
@@ -427,17 +443,14 @@ async def test_polling_reloads_when_the_corpus_changed(bot_settings: Settings) -
     bot = QABot(bot_settings, FakeAnswerer(), loader=FakeLoader(new))
     polling = asyncio.create_task(bot._poll_corpus(0.01))
     try:
-        for _ in range(200):
-            if bot.service is new:
-                break
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(new.stats_read.wait, 5), "the corpus poller never reloaded"
     finally:
         polling.cancel()
     assert bot.service is new
 
 
 def test_a_missing_token_is_one_line_and_exit_2(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    settings = make_settings(index_dir=tmp_path / "index")
     with caplog.at_level(logging.ERROR):
         assert run_discord(settings) == 2
     assert [record.getMessage().count("\n") for record in caplog.records] == [0]
@@ -456,7 +469,7 @@ def test_a_missing_token_is_one_line_and_exit_2(caplog: pytest.LogCaptureFixture
 def test_bad_discord_settings_are_one_line_and_exit_2(
     update: dict[str, Any], complaint: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    settings = Settings(_env_file=None, index_dir=tmp_path / "index", discord_token="MTIz.abc.def", **update)  # type: ignore[call-arg]
+    settings = make_settings(index_dir=tmp_path / "index", discord_token="MTIz.abc.def", **update)
     assert run_discord(settings) == 2
     assert complaint in caplog.text and "Traceback" not in caplog.text
 

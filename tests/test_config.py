@@ -10,10 +10,11 @@ from pydantic_settings import SettingsError
 
 from bot.cli import main
 from bot.config import SETTINGS_ERRORS, Settings, settings_error_message, warn_about_env_file
+from tests.conftest import make_settings
 
 
 def test_defaults() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = make_settings()
     assert settings.corpus == Path("corpus") and settings.index_dir == Path(".article-qa")
     assert settings.top_k == 3 and settings.discord_token is None
 
@@ -24,16 +25,16 @@ def test_env_file_and_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "ARTICLE_QA_TOP_K=5\nARTICLE_QA_CORPUS=news\nSOMETHING_ELSE=1\nARTICLE_QA_UNKNOWN=2\n",
         encoding="utf-8",
     )
-    settings = Settings(_env_file=env)  # type: ignore[call-arg]
+    settings = make_settings(env_file=env)
     assert settings.top_k == 5 and settings.corpus == Path("news")
     monkeypatch.setenv("ARTICLE_QA_TOP_K", "7")
-    assert Settings(_env_file=env).top_k == 7  # type: ignore[call-arg]
+    assert make_settings(env_file=env).top_k == 7
 
 
 @pytest.mark.parametrize("name", ["ARTICLE_QA_DISCORD_TOKEN", "DISCORD_TOKEN"])
 def test_token_is_secret(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, "MTIz.secret-token-value")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = make_settings()
     assert settings.discord_token is not None
     assert settings.discord_token.get_secret_value() == "MTIz.secret-token-value"
     assert "secret-token-value" not in repr(settings) and "secret-token-value" not in str(settings)
@@ -47,14 +48,14 @@ def test_env_example_lists_every_setting() -> None:
 
 def test_a_copy_of_env_example_is_valid(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / ".env.example"
-    settings = Settings(_env_file=example)  # type: ignore[call-arg]
-    assert settings == Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = make_settings(env_file=example)
+    assert settings == make_settings()
 
 
 @pytest.mark.parametrize("value", ["debug", "INFO", " Warning ", "error", "CRITICAL"])
 def test_log_levels_are_accepted_in_any_case(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARTICLE_QA_LOG_LEVEL", value)
-    assert Settings(_env_file=None).log_level == value.strip().upper()  # type: ignore[call-arg]
+    assert make_settings().log_level == value.strip().upper()
 
 
 def error_line(monkeypatch: pytest.MonkeyPatch, **variables: str) -> str:
@@ -62,7 +63,7 @@ def error_line(monkeypatch: pytest.MonkeyPatch, **variables: str) -> str:
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SETTINGS_ERRORS) as info:
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        make_settings()
     return settings_error_message(info.value)
 
 
@@ -120,7 +121,7 @@ def test_a_dotenv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_bytes("ARTICLE_QA_CORPUS=actualités\n".encode("latin-1"))
     with pytest.raises(SETTINGS_ERRORS) as info:
-        Settings(_env_file=env)  # type: ignore[call-arg]
+        make_settings(env_file=env)
     assert settings_error_message(info.value) == (
         "invalid settings: .env is not UTF-8 text; fix it in the environment or .env"
     )

@@ -9,13 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import WriteFiles
 
 from index.builder import IndexConfig, build_index, index_status
 from index.dates import read_date
 from index.errors import EmptyCorpusError
 from index.loader import SkippedFile, _drop_emptied, corpus_fingerprint, load_corpus
 from index.models import Article
+from tests.conftest import WriteFiles
 
 HARBOUR = """\
 Title: Harbour strike ends after nine days

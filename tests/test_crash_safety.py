@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from index.chunker import ChunkingConfig
 from index.errors import IndexDirectoryError, IndexFormatError, IndexMissingError
 from index.records import Records
 from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore, Manifest
+from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 21  # at least 20 kills, whatever the timing
@@ -106,8 +108,8 @@ def index_entries(index_dir: Path) -> list[str]:
     return sorted(path.name for path in index_dir.iterdir()) if index_dir.exists() else []
 
 
-def settings_for(corpus: Path, index_dir: Path, **overrides: object) -> Settings:
-    return Settings(_env_file=None, corpus=corpus, index_dir=index_dir, **overrides)  # type: ignore[call-arg]
+def settings_for(corpus: Path, index_dir: Path, **overrides: Any) -> Settings:
+    return make_settings(corpus=corpus, index_dir=index_dir, **overrides)
 
 
 # ---------------------------------------------------------------- 1. SIGKILL at any moment
@@ -479,7 +481,7 @@ def test_a_garbage_manifest_is_detected_and_rebuilt(
     assert_detected_and_rebuilt(built[0], index_dir, caplog, repr(content[:20]))
 
 
-POINTERS: dict[str, Callable[[Path], None]] = {
+POINTERS: dict[str, Callable[[Path], object]] = {
     "empty": lambda p: p.write_bytes(b""),
     "not UTF-8": lambda p: p.write_bytes(b"\xff\xfegen-"),
     "a missing generation": lambda p: p.write_text("gen-000000000000\n", encoding="utf-8"),

@@ -9,8 +9,9 @@ import signal
 from pathlib import Path
 
 import pytest
-from bot_process import REPO, start_bot, until_ready
-from fake_discord import FakeDiscord, Reply
+
+from tests.bot_process import REPO, start_bot, until_ready
+from tests.fake_discord import FakeDiscord, Reply
 
 # Recognisable, so a leak into the logs is easy to find; it only ever reaches the fake.
 TOKEN = "FAKE-e2e-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"

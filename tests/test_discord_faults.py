@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from bot_process import start_bot
-from fake_discord import FakeDiscord, Interaction, Reply
 
 from bot.cogs.qa import NOT_DELIVERED
+from tests.bot_process import start_bot
+from tests.fake_discord import FakeDiscord, Interaction, Reply
 
 TOKEN = "FAKE-faults-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
 QUESTION = "how long did the talks last"

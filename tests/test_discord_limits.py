@@ -6,17 +6,26 @@ import asyncio
 import logging
 import threading
 from pathlib import Path
-from typing import Any
 from unittest.mock import MagicMock
 
 import discord
 import pytest
-from test_cog import ASKER_ID, BOT_ID, Clock, FakeAnswerer, FakeHost, ask, make_interaction, make_message
 
 from bot.cogs.qa import BUSY, EXPIRED, NOT_DELIVERED, USAGE, QACog
-from bot.config import Settings
 from bot.ratelimit import ReplyLimits, SlidingWindow
 from index.models import Answer
+from tests.conftest import make_settings
+from tests.test_cog import (
+    ASKER_ID,
+    BOT_ID,
+    Clock,
+    FakeAnswerer,
+    FakeHost,
+    ask,
+    make_interaction,
+    make_message,
+    until_answering,
+)
 
 CHANNEL = 555555555555555555
 OTHER_CHANNEL = 666666666666666666
@@ -25,7 +34,7 @@ QUESTION = "how long did the talks between Kerry and Lavrov last"
 
 @pytest.fixture
 def host(tmp_path: Path) -> FakeHost:
-    settings = Settings(_env_file=None, index_dir=tmp_path / "index", discord_cooldown_seconds=5)  # type: ignore[call-arg]
+    settings = make_settings(index_dir=tmp_path / "index", discord_cooldown_seconds=5)
     return FakeHost(FakeAnswerer(), settings)
 
 
@@ -152,14 +161,6 @@ class CountingAnswerer(FakeAnswerer):
                 self.running -= 1
 
 
-async def wait_until(predicate: Any) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
-
-
 async def test_questions_beyond_the_bound_are_refused_at_once_and_threads_are_capped(
     host: FakeHost, clock: Clock
 ) -> None:
@@ -169,7 +170,7 @@ async def test_questions_beyond_the_bound_are_refused_at_once_and_threads_are_ca
     asked = [make_interaction(user_id=ASKER_ID + i) for i in range(3)]
     tasks = [asyncio.create_task(ask(cog, interaction, QUESTION)) for interaction in asked]
     try:
-        await wait_until(lambda: len(answerer.calls) == 1)
+        await until_answering(answerer)
         for interaction in asked:
             interaction.response.defer.assert_awaited_once()  # acknowledged while waiting for a thread
         shed = make_interaction(user_id=ASKER_ID + 10)
@@ -188,11 +189,11 @@ async def test_questions_beyond_the_bound_are_refused_at_once_and_threads_are_ca
 
 async def test_a_busy_bot_tells_a_mention_once(host: FakeHost, clock: Clock) -> None:
     gate = threading.Event()
-    host.service = CountingAnswerer(gate)
+    host.service = answerer = CountingAnswerer(gate)
     cog = QACog(host, clock=clock, limits=ReplyLimits(max_in_flight=1))
     running = asyncio.create_task(ask(cog, make_interaction(), QUESTION))
     try:
-        await wait_until(lambda: host.service.calls)
+        await until_answering(answerer)
         replied = await replies_to(cog, [mention(QUESTION, user_id=ASKER_ID + 1) for _ in range(3)])
         assert len(replied) == 1 and replied[0].reply.await_args.args == (BUSY,)
     finally:
@@ -351,9 +352,7 @@ def test_limits_reject_nonsense() -> None:
 async def test_the_extension_takes_its_limits_from_the_settings(tmp_path: Path) -> None:
     from bot.cogs.qa import setup
 
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, index_dir=tmp_path / "index", discord_max_in_flight=7, discord_answer_threads=3
-    )
+    settings = make_settings(index_dir=tmp_path / "index", discord_max_in_flight=7, discord_answer_threads=3)
     bot = FakeHost(FakeAnswerer(), settings)
     added: list[QACog] = []
 

@@ -9,6 +9,7 @@ bot's memory stays flat from one wave of questions to the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import signal
@@ -19,11 +20,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from bot_process import start_bot
-from fake_discord import FakeDiscord, Interaction, Reply
 
 from bot.cogs.qa import BUSY
 from bot.ratelimit import ReplyLimits
+from tests.bot_process import start_bot
+from tests.fake_discord import FakeDiscord, Interaction, Reply
 
 TOKEN = "FAKE-load-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.never-log-me"
 IN_FLIGHT = ReplyLimits().max_in_flight  # every question of a wave this size is answered
@@ -180,10 +181,9 @@ async def wave(fake: TimedFake, questions: dict[str, str], n: int, *, mentions: 
         return await fake.send_message(content, user=users[i], channel_id=fake.new_channel_id())
 
     sent = await asyncio.gather(*(send(i) for i in range(n)))
-    # One waiter polling the reply list: `n` wait_for_reply() calls would all rescan it on every reply.
-    deadline = time.monotonic() + 120
-    while len(fake.replies) - first_reply < n and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    # One waiter on the reply count: `n` wait_for_reply() calls would all rescan the list on every reply.
+    with contextlib.suppress(TimeoutError):  # replies still missing are reported below
+        await fake.wait_until(lambda: len(fake.replies) - first_reply >= n, timeout=120, what=f"{n} replies")
     seconds = time.monotonic() - started
     await asyncio.sleep(0.3)  # a duplicate reply would arrive now
 

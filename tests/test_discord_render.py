@@ -402,5 +402,6 @@ def test_an_unanswered_question_says_so_and_bolds_nothing() -> None:
     embed = answer_embed(Answer("who won the world cup", (shown, shown), "four hours", answered=False))
     assert embed.description is not None
     assert embed.description.startswith("No passage answers this directly; the closest:\n\n")
+    assert embed.fields[0].value is not None
     assert "**" not in embed.description and "**" not in embed.fields[0].value
     assert "also in" not in embed.description

@@ -35,11 +35,14 @@ def rng_bytes(size: int, seed: int) -> bytes:
 
 
 def write_bytes(data: bytes) -> Callable[[Path], None]:
-    return lambda path: path.write_bytes(data)
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write
 
 
 def write_text(text: str, encoding: str = "utf-8") -> Callable[[Path], None]:
-    return lambda path: path.write_bytes(text.encode(encoding))
+    return write_bytes(text.encode(encoding))
 
 
 def symlink_to(target: str | Path) -> Callable[[Path], None]:

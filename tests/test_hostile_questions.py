@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot_process import start_bot
-from fake_discord import FakeDiscord, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +27,8 @@ from index.answer import AnswerConfig, QAService
 from index.builder import build_index
 from index.errors import QuestionError
 from index.models import Answer
+from tests.bot_process import start_bot
+from tests.fake_discord import JSON, FakeDiscord, Interaction, Reply
 
 MAX_CHARS = AnswerConfig().max_question_chars
 SECONDS_PER_QUESTION = 1.0  # generous: the small index answers in milliseconds
@@ -257,10 +257,11 @@ async def test_hostile_questions_through_discord_get_one_clear_reply_each_and_pi
             )
             for i, q in enumerate(questions)
         ]
-        for sent in [*interactions, *messages]:
+        everything: list[Interaction | JSON] = [*interactions, *messages]
+        for sent in everything:
             check_reply(await fake.wait_for_reply(sent, timeout=30))
         elapsed = time.monotonic() - started
-        for sent in [*interactions, *messages]:  # exactly one reply each, nothing more
+        for sent in everything:  # exactly one reply each, nothing more
             with pytest.raises(TimeoutError):
                 await fake.wait_for_reply(sent, timeout=0.01, skip=1)
     assert elapsed < 30

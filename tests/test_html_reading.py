@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA, WriteFiles
 
 from index.htmltext import guard_unclosed_tags, parse_html, split_title
 from index.loader import load_corpus
 from index.models import Article
+from tests.conftest import DATA, WriteFiles
 
 ARTICLES = DATA / "articles"
 

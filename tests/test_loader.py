@@ -8,12 +8,12 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_CORPUS, WriteFiles
 
 from index.cleaning import BOILERPLATE_LINES, is_boilerplate
 from index.errors import CorpusError, EmptyCorpusError
 from index.loader import load_corpus, parse_date
 from index.models import Article
+from tests.conftest import SHIPPED_CORPUS, WriteFiles
 
 
 def articles_of(corpus: Path) -> dict[str, Article]:

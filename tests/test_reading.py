@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA, WriteFiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from index.chunker import TEXT_VERSION, ChunkingConfig, chunk_article, sentence_
 from index.cleaning import paragraphs
 from index.loader import load_corpus
 from index.models import Article
+from tests.conftest import DATA, WriteFiles
 
 ARTICLES = DATA / "articles"
 SYNDICATED = ARTICLES / "syndicated"

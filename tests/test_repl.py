@@ -7,15 +7,14 @@ import re
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-
-from conftest import REPO, WriteFiles
 
 from bot.config import Settings
 from bot.repl import readline_history, run_repl
 from bot.service import open_service
 from index.answer import QAService
+from tests.conftest import REPO, WriteFiles
 
 FERRY_TXT = """\
 Title: Harbor ferry adds a winter timetable
@@ -62,7 +61,7 @@ def test_end_of_input_exits_cleanly(qa: QAService) -> None:
 
 
 def test_ctrl_c_clears_the_line_and_ctrl_d_leaves(qa: QAService) -> None:
-    typed = iter(["library hours", KeyboardInterrupt(), "bridge repairs"])
+    typed: Iterator[str | BaseException] = iter(["library hours", KeyboardInterrupt(), "bridge repairs"])
 
     def terminal(_prompt: str) -> str:
         line = next(typed, EOFError())

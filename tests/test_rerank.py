@@ -13,6 +13,7 @@ from index.answer import AnswerConfig, QAService
 from index.builder import build_index
 from index.models import Chunk
 from index.short_answer import short_answer
+from tests.conftest import WriteFiles
 
 ANALYZER = Analyzer()
 UNIFORM = {"kerry": 1.0, "lavrov": 1.0, "talk": 1.0, "pari": 1.0}
@@ -214,7 +215,9 @@ def test_rescore_gives_the_lead_passage_its_prior() -> None:
     assert scores[0] - scores[1] == pytest.approx(rerank.RerankConfig().lead)
 
 
-def test_service_shows_a_short_answer_and_highlights_the_typed_sentence(write_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_service_shows_a_short_answer_and_highlights_the_typed_sentence(
+    write_files: WriteFiles, tmp_path: Path
+) -> None:
     corpus = write_files(
         {
             "talks.txt": "Title: Envoys meet\n\nThe envoys agreed to talk again. The talks in Paris lasted "

@@ -14,14 +14,16 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
 import pytest
-from fake_discord import FakeDiscord
 from pydantic import ValidationError
 
 from bot.cogs.qa import QACog
 from bot.config import Settings
-from bot.discord_app import _log_crash, run_discord
 from bot.hardening import quiet_discord_loggers, write_private
+from bot.launcher import _log_crash, run_discord
 from index.models import Answer, IndexStats, Passage, Source
+from tests.conftest import make_settings
+from tests.fake_discord import FakeDiscord
+from tests.test_cog import invoke
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "FAKE-secret-token.MTIzNDU2Nzg5MDEyMzQ1Njc4.must-never-leak"
@@ -42,7 +44,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def test_the_token_is_masked_in_every_rendering_of_the_settings() -> None:
-    settings = Settings(_env_file=None, discord_token=TOKEN)  # type: ignore[call-arg]
+    settings = make_settings(discord_token=TOKEN)
     assert settings.discord_token is not None
     assert settings.discord_token.get_secret_value() == TOKEN
     renderings = [
@@ -63,7 +65,7 @@ def test_the_token_is_masked_in_every_rendering_of_the_settings() -> None:
 def test_a_rejected_setting_does_not_echo_the_token(tmp_path: Path) -> None:
     env = clean_env(ARTICLE_QA_DISCORD_TOKEN=TOKEN, ARTICLE_QA_TOP_K="eleventy", DISCORD_TOKEN=TOKEN)
     with pytest.raises(ValidationError) as info:
-        Settings(_env_file=None, **{"top_k": "eleventy", "discord_token": TOKEN})  # type: ignore[arg-type]
+        make_settings(top_k="eleventy", discord_token=TOKEN)
     assert TOKEN not in str(info.value) and TOKEN not in repr(info.value)
     # The command line reports invalid settings in one line, without input values.
     result = subprocess.run(
@@ -157,20 +159,20 @@ def leaks(caplog: pytest.LogCaptureFixture, secret: str) -> list[str]:
 async def test_an_answered_question_is_not_logged_above_debug(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(_env_file=None, index_dir=tmp_path, discord_cooldown_seconds=0)  # type: ignore[call-arg]
+    settings = make_settings(index_dir=tmp_path, discord_cooldown_seconds=0)
     cog = QACog(Host(ScriptedService(), settings))
     with caplog.at_level(logging.DEBUG):
-        await QACog.ask.callback(cog, interaction(), question=QUESTION)  # type: ignore[arg-type]
+        await invoke(QACog.ask, cog, interaction(), question=QUESTION)
     assert not leaks(caplog, "zanzibar")
 
 
 async def test_a_failed_question_is_not_logged_above_debug(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(_env_file=None, index_dir=tmp_path, discord_cooldown_seconds=0)  # type: ignore[call-arg]
+    settings = make_settings(index_dir=tmp_path, discord_cooldown_seconds=0)
     cog = QACog(Host(ScriptedService(RuntimeError("engine exploded")), settings))
     with caplog.at_level(logging.DEBUG):
-        await QACog.ask.callback(cog, interaction(), question=QUESTION)  # type: ignore[arg-type]
+        await invoke(QACog.ask, cog, interaction(), question=QUESTION)
     assert any("engine exploded" in r.getMessage() + str(r.exc_info) for r in caplog.records)
     assert not leaks(caplog, "zanzibar")
 
@@ -286,7 +288,7 @@ def test_later_tries_say_still_unreachable(caplog: pytest.LogCaptureFixture) -> 
 def test_a_token_of_the_wrong_shape_is_refused_before_connecting(
     token: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(_env_file=None, index_dir=tmp_path / "index", discord_token=token)  # type: ignore[call-arg]
+    settings = make_settings(index_dir=tmp_path / "index", discord_token=token)
     with caplog.at_level(logging.DEBUG):
         assert run_discord(settings) == 2
     assert [record.levelname for record in caplog.records if record.levelno >= logging.INFO] == ["ERROR"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHIPPED_CORPUS
 
-from bot.config import Settings
 from bot.service import open_service
 from index.answer import Answerer
 from index.evaluation import QuestionResult, read_questions, run_questions, summarize
+from tests.conftest import DATA, SHIPPED_CORPUS, make_settings
 
 SEED_QUESTIONS = DATA / "seed-questions.jsonl"  # a copy of ../shared/eval/seed-questions.jsonl
 NEWS_QUESTIONS = (
@@ -31,7 +30,7 @@ KNOWN_SENTENCE_MISSES: set[str] = set()
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
     index_dir = tmp_path_factory.mktemp("seed") / "index"
-    settings = Settings(_env_file=None, corpus=SHIPPED_CORPUS, index_dir=index_dir)  # type: ignore[call-arg]
+    settings = make_settings(corpus=SHIPPED_CORPUS, index_dir=index_dir)
     return open_service(settings)
 
 

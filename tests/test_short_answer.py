@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import WriteFiles
-from news_corpus import NEWS_FILES
 
 from index.analyzer import Analyzer
 from index.answer import QAService
 from index.builder import build_index
 from index.rerank import Query
 from index.short_answer import ShortAnswerConfig, short_answer, short_type
+from tests.conftest import WriteFiles
+from tests.news_corpus import NEWS_FILES
 
 ANALYZER = Analyzer()
 # Every gate open, so that each test below isolates one rule.

@@ -7,12 +7,11 @@ change that costs answer quality fails here. Raise them when the method improves
 from __future__ import annotations
 
 import pytest
-from conftest import DATA, SHIPPED_CORPUS
 
-from bot.config import Settings
 from bot.service import open_service
 from index.evaluation import Metrics, PlainBM25, read_questions, run_questions, summarize
 from index.loader import load_corpus
+from tests.conftest import DATA, SHIPPED_CORPUS, make_settings
 
 SUBSET = DATA / "squad-subset"  # 11 SQuAD v1.1 articles and their 1,527 questions (CC BY-SA 4.0)
 
@@ -33,9 +32,7 @@ MAX_MEAN_PASSAGE_WORDS = 140
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> tuple[Metrics, Metrics]:
     corpus = SUBSET / "articles.jsonl"
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, corpus=corpus, index_dir=tmp_path_factory.mktemp("squad") / "index"
-    )
+    settings = make_settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("squad") / "index")
     service = open_service(settings)
     loaded = read_questions(SUBSET / "questions.jsonl")
     assert not loaded.bad_lines and len(loaded.questions) == 1527
@@ -70,9 +67,7 @@ def test_squad_subset_short_answers_are_right_and_answered_questions_say_so(
 def test_squad_questions_asked_of_news_articles_are_not_answered(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, corpus=SHIPPED_CORPUS, index_dir=tmp_path_factory.mktemp("news") / "index"
-    )
+    settings = make_settings(corpus=SHIPPED_CORPUS, index_dir=tmp_path_factory.mktemp("news") / "index")
     service = open_service(settings)
     loaded = read_questions(SUBSET / "questions.jsonl")
     elsewhere = summarize(run_questions(service.answer, loaded.questions, 10), 10)

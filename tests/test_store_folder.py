@@ -25,6 +25,7 @@ from index.errors import (
     IndexDirectoryError,
 )
 from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore
+from tests.conftest import WriteFiles
 
 TRENDS_ARTICLE = """\
 Title: Gen Z shoppers turn to second-hand fashion
@@ -89,7 +90,7 @@ def test_a_users_folder_named_like_the_lock_is_not_removed(corpus_dir: Path, tmp
     assert (chosen / "lock" / "combination.txt").read_text(encoding="utf-8") == "12-34-56"
 
 
-def test_the_corpus_folder_cannot_be_its_own_index(write_files) -> None:  # type: ignore[no-untyped-def]
+def test_the_corpus_folder_cannot_be_its_own_index(write_files: WriteFiles) -> None:
     corpus = write_files({"news/gen-z-trends/resale.txt": TRENDS_ARTICLE, "news/ferry.txt": FERRY_ARTICLE})
     before = tree(corpus)
     with pytest.raises(IndexDirectoryError):
@@ -209,7 +210,9 @@ def test_an_index_dir_that_is_a_file_is_a_configuration_error(corpus_dir: Path, 
     assert not list(tmp_path.rglob(LOCK))
 
 
-def test_a_failed_first_build_leaves_no_index_folder_and_no_lock(write_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_first_build_leaves_no_index_folder_and_no_lock(
+    write_files: WriteFiles, tmp_path: Path
+) -> None:
     with pytest.raises(CorpusError):
         build_index(tmp_path / "no-such-corpus", tmp_path / "index")
     assert not (tmp_path / "index").exists()

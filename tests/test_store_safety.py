@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def entries(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir())
 
 
-def failing_builder(code: int):  # type: ignore[no-untyped-def]
+def failing_builder(code: int) -> Callable[..., Manifest]:
     """A build that fails as the system does on a full disk (ENOSPC) or a read-only folder (EROFS)."""
 
     def build(*args: object, **kwargs: object) -> Manifest:
@@ -237,7 +238,7 @@ def test_opening_while_a_build_publishes_opens_the_new_generation(corpus_dir: Pa
     index_dir = tmp_path / "index"
     build_index(corpus_dir, index_dir)
     first = IndexStore(index_dir).current()
-    opened = []
+    opened: list[Path] = []
 
     def load_racing_a_publish(generation: Path, manifest: Manifest) -> Path:
         if not opened:
@@ -257,7 +258,7 @@ def test_a_damaged_index_is_not_retried_as_a_race(index_dir: Path) -> None:
     manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
     manifest["files"]["inverted.json"]["size"] = 2  # the manifest vouches for the damaged file
     (generation / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    opened = []
+    opened: list[Path] = []
 
     def load(generation: Path, manifest: Manifest) -> None:
         opened.append(generation)

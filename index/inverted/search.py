@@ -1,0 +1,371 @@
+"""Exact top-k retrieval over the inverted index's posting lists: exhaustive sums or MaxScore pruning.
+
+A score is a float64 sum of float32 impacts; such sums are exact, so it does not depend on the order
+terms are added and every pruning test below is exact (a 1e-9 relative margin covers pathological
+exponent ranges). `pruned` runs in numbered steps, each a function of its own:
+
+1. The shortest lists are summed in full (`split_short`, `seed`): their best passages are seeds.
+2. The k-th best of the seeds' partial scores (or, if needed, of their completed scores) is a lower
+   bound `theta` on the k-th best score (`lower_bound`).
+3. MaxScore leaves "lazy" the long lists whose maxima sum below theta: a passage found only in them
+   cannot place (`split_lazy`).
+4. The other lists are summed too, skipping blocks and postings whose impact plus every other term's
+   maximum stays below theta (`sum_eager`).
+5. Candidates are the passages whose partial score plus the lazy maxima can still reach theta
+   (`candidates`); when there are many, the best are completed to raise theta (`raise_cut`).
+6. The candidates are completed by binary search in the lazy lists, highest maximum first, with theta
+   rising as partial scores come in (`complete`).
+
+Ties go to the lower passage id, as in `LuceneBM25.top_k`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .arrays import Float32s, Floats, Ids, Int32s, Int64s
+
+MARGIN = 1e-9  # relative slack on theta, against rounding in the exponent extremes
+TINY = 5e-324  # smallest positive float64: every impact and partial score is above it
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """When to prune (tests shrink these to drive every path on small corpora)."""
+
+    exhaustive_postings: int  # below this many postings per query, no pruning
+    short_postings: int  # lists this short (or N/256) are summed in full first
+    dense_fraction: int  # past N/dense_fraction summed postings, scan the dense array for candidates
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One query's distinct known terms: their ids, posting spans, list lengths and maximum impacts."""
+
+    tids: list[int]
+    spans: list[tuple[int, int]]
+    sizes: list[int]
+    ub: list[float]
+    k: int
+
+    @property
+    def n_seeds(self) -> int:
+        """How many of the short lists' best passages seed theta."""
+        return 2 * self.k + 32
+
+
+@dataclass(frozen=True, slots=True)
+class Seeds:
+    """The short lists' best passages (sorted) and their partial scores."""
+
+    ids: Ids
+    partial: Floats
+    summed: Int32s | None  # passages whose scratch sums hold partial scores (None: nothing summed)
+
+
+class Scratch:
+    """One thread's work arrays, reused across queries: fresh large arrays cost page faults."""
+
+    def __init__(self, n_docs: int) -> None:
+        self.acc = np.zeros(n_docs, dtype=np.float64)  # zero between queries
+        self._table = np.zeros(0, dtype=np.float32)  # zero between uses
+        self._float64 = np.empty(0, dtype=np.float64)
+        self._mask = np.empty(0, dtype=bool)
+
+    def float64(self, values: Float32s | Floats) -> Floats:
+        """`values` as float64, in a buffer that the next call reuses."""
+        if len(self._float64) < len(values):
+            self._float64 = np.empty(max(len(values), 2 * len(self._float64)), dtype=np.float64)
+        out = self._float64[: len(values)]
+        np.copyto(out, values)
+        return out
+
+    def float32(self) -> Float32s:
+        """A zeroed float32 array over the passages; whoever writes to it zeroes it again."""
+        if not len(self._table):
+            self._table = np.zeros(len(self.acc), dtype=np.float32)
+        return self._table
+
+    def kth(self, values: Floats, k: int) -> float:
+        """The k-th largest of at least k values, without allocating: partitions a reused copy."""
+        n = len(values)
+        copy = self.float64(values)
+        copy.partition(n - k)
+        return float(copy[n - k])
+
+    def mask(self) -> npt.NDArray[np.bool_]:
+        """A boolean array over the passages."""
+        if not len(self._mask):
+            self._mask = np.empty(len(self.acc), dtype=bool)
+        return self._mask
+
+
+class PostingLists:
+    """The query-time view of the posting arrays: whole lists, their best blocks, single lookups."""
+
+    def __init__(self, arrays: dict[str, npt.NDArray[Any]], n_docs: int, block: int) -> None:
+        self.n_docs = n_docs
+        self.block = block
+        self.doc_ids: Int32s = arrays["doc_ids"]
+        self.impacts: Float32s = arrays["impacts"]
+        self.indptr: Int64s = arrays["indptr"]
+        self.block_max: Float32s = arrays["block_max"]
+        self.block_ptr: Int64s = arrays["block_ptr"]
+        self.term_max: Float32s = arrays["term_max"]
+
+    def query(self, tids: list[int], k: int) -> Query:
+        """The lists of the (distinct, known) term ids `tids`."""
+        tid_arr = np.array(tids, dtype=np.int64)
+        spans = list(zip(self.indptr[tid_arr].tolist(), self.indptr[tid_arr + 1].tolist(), strict=True))
+        sizes = [e - s for s, e in spans]
+        return Query(tids, spans, sizes, self.term_max[tid_arr].astype(np.float64).tolist(), k)
+
+    def blocks_of(self, tid: int) -> Float32s:
+        return self.block_max[int(self.block_ptr[tid]) : int(self.block_ptr[tid + 1])]
+
+    def best_positions(self, tid: int, span: tuple[int, int], n: int) -> Int64s:
+        """Positions, ascending, of a list's n best postings (and of any tied with the n-th)."""
+        s, e = span
+        block_max = self.blocks_of(tid)
+        if len(block_max) > n:
+            # The n best postings lie in the blocks whose maxima reach the n-th largest maximum.
+            pos = self.positions(np.flatnonzero(block_max >= kth(block_max, n)), s, e)
+        else:
+            pos = np.arange(s, e)
+        if len(pos) <= n:
+            return pos
+        values = self.impacts[pos]
+        return pos[values >= kth(values, n)]
+
+    def postings(self, span: tuple[int, int], tid: int = -1, floor: float = 0.0) -> tuple[Int32s, Float32s]:
+        """Ids and impacts of a list's postings: all of them, or (`floor` > 0) those reaching `floor`."""
+        s, e = span
+        if floor <= 0:
+            return self.doc_ids[s:e], self.impacts[s:e]
+        block_max = self.blocks_of(tid)
+        blocks = np.flatnonzero(block_max >= floor)
+        if len(blocks) * 4 < len(block_max):  # few blocks reach it: gather just those
+            pos = self.positions(blocks, s, e)
+            pos = pos[self.impacts[pos] >= floor]
+            return self.doc_ids[pos], self.impacts[pos]
+        values = self.impacts[s:e]
+        keep = np.flatnonzero(values >= floor)
+        return self.doc_ids[s:e][keep], values[keep]
+
+    def lookup(self, span: tuple[int, int], cands: Ids) -> Float32s:
+        """Impacts of the term owning `span` for the sorted passages `cands` (0 where absent)."""
+        s, e = span
+        ids = self.doc_ids[s:e]
+        pos = ids.searchsorted(cands)
+        np.minimum(pos, e - s - 1, out=pos)
+        found = self.impacts[s:e].take(pos)
+        found[ids.take(pos) != cands] = 0
+        return found
+
+    def scatter_lookup(self, scratch: Scratch, span: tuple[int, int], cands: Ids) -> Float32s:
+        """`lookup` for many candidates: scatter the whole list into a zeroed array, read them back."""
+        s, e = span
+        ids, table = self.doc_ids[s:e], scratch.float32()
+        table[ids] = self.impacts[s:e]
+        found: Float32s = table[cands]
+        table[ids] = 0
+        return found
+
+    def positions(self, blocks: Ids, start: int, end: int) -> Int64s:
+        """Posting positions, ascending, in the given blocks of the list `start:end`."""
+        pos = (start + blocks[:, None] * self.block + np.arange(self.block)).ravel()
+        if len(blocks) and start + (int(blocks[-1]) + 1) * self.block > end:
+            pos = pos[pos < end]
+        return pos
+
+
+def add_to(scratch: Scratch, parts: list[tuple[Int32s, Float32s]]) -> Int32s:
+    """Add the impacts to the scratch sums; returns the ids added to."""
+    ids = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+    values = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+    np.add.at(scratch.acc, ids, scratch.float64(values))
+    return ids
+
+
+def search(lists: PostingLists, scratch: Scratch, q: Query, tuning: Tuning) -> tuple[Ids, Floats]:
+    """Distinct candidate passages, with exact scores, that include the top k."""
+    if len(q.tids) == 1:
+        pos = lists.best_positions(q.tids[0], q.spans[0], q.k)
+        return lists.doc_ids[pos], lists.impacts[pos].astype(np.float64)
+    if sum(q.sizes) <= tuning.exhaustive_postings:
+        return exhaustive(lists, scratch, q)
+    return pruned(lists, scratch, q, tuning)
+
+
+def exhaustive(lists: PostingLists, scratch: Scratch, q: Query) -> tuple[Int32s, Floats]:
+    """Every passage of every list summed in full."""
+    ids = add_to(scratch, [lists.postings(span) for span in q.spans])
+    sums = scratch.acc[ids]
+    # A passage repeats once per matching term, so the (k * terms)-th best entry is a score at
+    # least k distinct passages reach: nothing below it can place.
+    cands = sorted_unique(ids[sums >= kth(sums, q.k * len(q.spans))])
+    scores = scratch.acc[cands]
+    scratch.acc[ids] = 0.0
+    return cands, scores
+
+
+def pruned(lists: PostingLists, scratch: Scratch, q: Query, tuning: Tuning) -> tuple[Ids, Floats]:
+    """MaxScore over the query's lists, in the steps the module describes."""
+    short, long = split_short(q, max(tuning.short_postings, lists.n_docs // 256))
+    seeds = seed(lists, scratch, q, short)
+    cut = lower_bound(lists, q, seeds, long) * (1 - MARGIN)
+    lazy, lazy_bound = split_lazy(long, q.ub, cut)
+    eager = long[len(lazy) :]
+    summed = sum_eager(lists, scratch, q, eager, short, seeds.summed, cut)
+    floor = max(cut - lazy_bound, TINY)
+    cands, partial = candidates(lists, scratch, q, short, summed, floor, tuning.dense_fraction)
+    if lazy and eager and len(cands) > 4 * q.n_seeds:
+        cut = raise_cut(lists, scratch, q, lazy, cands, partial, cut)
+    return complete(lists, scratch, q, lazy, cands, partial, cut)
+
+
+def split_short(q: Query, short_size: int) -> tuple[list[int], list[int]]:
+    """Step 1: the shortest list and every list of at most `short_size` postings; the rest by maximum."""
+    by_size = sorted(range(len(q.tids)), key=q.sizes.__getitem__)
+    short = [by_size[0], *(i for i in by_size[1:] if q.sizes[i] <= short_size)]
+    long = sorted((i for i in by_size if i not in short), key=q.ub.__getitem__)
+    return short, long
+
+
+def seed(lists: PostingLists, scratch: Scratch, q: Query, short: list[int]) -> Seeds:
+    """Step 1: the short lists' best passages; several lists are summed into the scratch sums."""
+    if len(short) == 1:  # one list: its best postings are found by block
+        pos = lists.best_positions(q.tids[short[0]], q.spans[short[0]], q.n_seeds)
+        return Seeds(lists.doc_ids[pos], lists.impacts[pos].astype(np.float64), None)
+    summed = add_to(scratch, [lists.postings(q.spans[i]) for i in short])
+    sums = scratch.acc[summed]
+    ids = sorted_unique(summed[sums >= kth(sums, q.n_seeds * len(short))])
+    return Seeds(ids, scratch.acc[ids], summed)
+
+
+def lower_bound(lists: PostingLists, q: Query, seeds: Seeds, long: list[int]) -> float:
+    """Step 2: theta, the k-th best of the seeds' partial scores, or of their full (exact) scores when
+    the long lists might matter. 0 only if fewer than k passages match."""
+    theta = kth(seeds.partial, q.k)
+    if long and theta and sum(q.ub[i] for i in long) >= theta:
+        partial = seeds.partial
+        for i in long:
+            partial = partial + lists.lookup(q.spans[i], seeds.ids)
+        return max(theta, kth(partial, q.k))
+    if not theta:  # fewer than k seeds: k distinct passages reach any list's k-th best block
+        return max([kth(lists.blocks_of(q.tids[i]), q.k) for i in long], default=0.0)
+    return theta
+
+
+def split_lazy(long: list[int], ub: list[float], cut: float) -> tuple[list[int], float]:
+    """Step 3: the long lists (by rising maximum) whose maxima sum below `cut`, and that sum.
+
+    They cannot place a passage on their own: they are looked up only for the other lists' passages.
+    """
+    lazy: list[int] = []
+    lazy_bound = 0.0
+    for i in long:
+        if lazy_bound + ub[i] >= cut:
+            break
+        lazy.append(i)
+        lazy_bound += ub[i]
+    return lazy, lazy_bound
+
+
+def sum_eager(
+    lists: PostingLists,
+    scratch: Scratch,
+    q: Query,
+    eager: list[int],
+    short: list[int],
+    summed: Int32s | None,
+    cut: float,
+) -> Int32s | None:
+    """Step 4: add the eager lists (and the short list, if not summed yet) to the scratch sums, less
+    the postings that cannot reach `cut` even with every other list's maximum."""
+    if not eager:
+        return summed
+    bound_all = sum(q.ub)
+    more = short if summed is None else []
+    parts = [lists.postings(q.spans[i], q.tids[i], cut - (bound_all - q.ub[i])) for i in eager + more]
+    added = add_to(scratch, parts)
+    return added if summed is None else np.concatenate([summed, added])
+
+
+def candidates(
+    lists: PostingLists,
+    scratch: Scratch,
+    q: Query,
+    short: list[int],
+    summed: Int32s | None,
+    floor: float,
+    dense_fraction: int,
+) -> tuple[Ids, Floats]:
+    """Step 5: passages (sorted) whose partial score reaches `floor`, with those scores; the scratch
+    sums are zero again afterwards."""
+    acc = scratch.acc
+    if summed is None:  # one short list and every long list lazy: filter that list
+        cands, values = lists.postings(q.spans[short[0]], q.tids[short[0]], floor)
+        return cands, values.astype(np.float64)
+    if len(summed) * dense_fraction > lists.n_docs:
+        # Most passages touched: scanning the array beats sorting the touched ids.
+        dense = np.flatnonzero(np.greater_equal(acc, floor, out=scratch.mask()))
+        partial = acc[dense]
+        acc.fill(0.0)
+        return dense, partial
+    sparse = sorted_unique(summed[acc[summed] >= floor])
+    partial = acc[sparse]
+    acc[summed] = 0.0
+    return sparse, partial
+
+
+def raise_cut(
+    lists: PostingLists, scratch: Scratch, q: Query, lazy: list[int], cands: Ids, partial: Floats, cut: float
+) -> float:
+    """Step 5: the eager lists brought new passages: complete the best ones to raise the cut.
+
+    Worth it (and defined) only with more than `q.n_seeds` candidates; `pruned` asks for four times that.
+    """
+    best = np.flatnonzero(partial >= scratch.kth(partial, q.n_seeds))
+    full = partial[best]
+    for i in lazy:
+        full = full + lists.lookup(q.spans[i], cands[best])
+    return max(cut, kth(full, q.k) * (1 - MARGIN))
+
+
+def complete(
+    lists: PostingLists, scratch: Scratch, q: Query, lazy: list[int], cands: Ids, partial: Floats, cut: float
+) -> tuple[Ids, Floats]:
+    """Step 6: add the lazy lists' impacts, highest maximum first, dropping the candidates that can no
+    longer reach the k-th best partial score."""
+    remaining = sum(q.ub[i] for i in lazy)
+    for i in reversed(lazy):
+        if len(cands) > q.k:
+            cut = max(cut, scratch.kth(partial, q.k) * (1 - MARGIN))
+            keep = np.flatnonzero(partial >= cut - remaining)
+            if len(keep) < len(cands):
+                cands, partial = cands[keep], partial[keep]
+        if len(cands) * 16 > q.sizes[i]:
+            partial = partial + lists.scatter_lookup(scratch, q.spans[i], cands)
+        else:
+            partial = partial + lists.lookup(q.spans[i], cands)
+        remaining -= q.ub[i]
+    return cands, partial
+
+
+def kth(values: Floats | Float32s, k: int) -> float:
+    """The k-th largest value, or 0 if there are fewer than k."""
+    n = len(values)
+    return float(np.partition(values, n - k)[n - k]) if n >= k else 0.0
+
+
+def sorted_unique(ids: Int32s) -> Int32s:
+    ids = np.sort(ids)
+    keep = np.empty(len(ids), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ids[1:], ids[:-1], out=keep[1:])
+    return ids[keep]
