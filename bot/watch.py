@@ -1,0 +1,171 @@
+"""Follow the corpus folder: debounce its changes, then bring the index up to date (`article-qa watch`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Collection
+from pathlib import Path
+
+import watchfiles
+
+from index.builder import index_status
+from index.corpusfiles import SUFFIXES
+from index.errors import ArticleQAError
+from index.store import Manifest
+
+from .config import Settings
+from .service import build, index_config
+
+log = logging.getLogger(__name__)
+
+OnChange = Callable[[frozenset[Path]], Awaitable[None]]
+_STEP_MS = 50  # how often watchfiles gathers events into one batch; our own quiet period comes on top
+
+
+def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Manifest | None:
+    """Bring the index up to date with the corpus after `changed` (files added, edited or deleted).
+
+    Today this rebuilds the whole index when the corpus differs from it, and does nothing otherwise; an
+    incremental update can take its place without callers changing. Returns the new manifest, if built.
+
+    Raises:
+        ArticleQAError: the index cannot be built (for instance the corpus is now empty).
+    """
+    status = index_status(settings.corpus, settings.index_dir, index_config(settings))
+    if status.usable:
+        return None
+    log.info("the corpus changed (%d path(s)): updating the index", len(changed))
+    return build(settings, skip_if_current=True)
+
+
+class CorpusWatcher:
+    """Calls `on_change` with the changed paths once the corpus has been quiet for `quiet` seconds (or
+    `max_delay` seconds after the first change of a stream that never pauses)."""
+
+    def __init__(
+        self,
+        corpus: Path,
+        on_change: OnChange,
+        *,
+        quiet: float = 1.0,
+        max_delay: float = 10.0,
+        force_polling: bool | None = None,
+        ignore: Collection[Path] = (),
+    ) -> None:
+        self.corpus = corpus
+        self._on_change = on_change
+        self._quiet = quiet
+        self._max_delay = max(max_delay, quiet)
+        self._force_polling = force_polling
+        self._ignore = tuple(path.resolve() for path in ignore)
+        self.ready = asyncio.Event()  # set once changes are being watched
+
+    def wanted(self, _change: watchfiles.Change, path: str) -> bool:
+        """Article files and folders; not hidden files (temporary copies, editor swap files) or `ignore`."""
+        candidate = Path(path)
+        try:
+            relative = candidate.relative_to(self.corpus.resolve())
+        except ValueError:
+            relative = Path(candidate.name)
+        if any(part.startswith(".") for part in relative.parts):
+            return False
+        if any(candidate.is_relative_to(ignored) for ignored in self._ignore):
+            return False
+        return candidate.suffix.lower() in SUFFIXES or not candidate.suffix  # a folder moved in or out
+
+    async def run(self) -> None:
+        """Watch until cancelled."""
+        changes: asyncio.Queue[set[Path]] = asyncio.Queue()
+        producer = asyncio.create_task(self._produce(changes), name="article-qa corpus events")
+        try:
+            await asyncio.sleep(0)  # lets awatch register its watches before anything is reported ready
+            self.ready.set()
+            log.info("watching %s for changes", self.corpus)
+            while True:
+                pending = await self._next_batch(changes, producer)
+                try:
+                    await self._on_change(frozenset(pending))
+                except ArticleQAError as err:
+                    log.warning("the index was not updated: %s", err)
+                except Exception:
+                    log.exception("the index was not updated after a change of the corpus")
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await producer
+
+    async def _next_batch(self, changes: asyncio.Queue[set[Path]], producer: asyncio.Task[None]) -> set[Path]:
+        """Changes from the first one until `quiet` seconds pass without another (at most `max_delay`)."""
+        loop = asyncio.get_running_loop()
+        pending = await changes.get()
+        started = loop.time()
+        while (wait := min(self._quiet, started + self._max_delay - loop.time())) > 0:
+            try:
+                pending |= await asyncio.wait_for(changes.get(), wait)
+            except TimeoutError:
+                break
+        if producer.done() and producer.exception() is not None:
+            raise producer.exception()  # type: ignore[misc]
+        return pending
+
+    async def _produce(self, changes: asyncio.Queue[set[Path]]) -> None:
+        async for batch in watchfiles.awatch(
+            self.corpus,
+            watch_filter=self.wanted,
+            step=_STEP_MS,
+            debounce=int(self._max_delay * 1000),
+            force_polling=self._force_polling,
+            poll_delay_ms=int(self._quiet * 500) or 50,
+        ):
+            changes.put_nowait({Path(path) for _change, path in batch})
+
+
+def corpus_watcher(settings: Settings, on_change: OnChange) -> CorpusWatcher:
+    """The watcher the settings describe, ignoring the index folder should it sit inside the corpus."""
+    return CorpusWatcher(
+        settings.corpus,
+        on_change,
+        quiet=settings.watch_quiet_seconds,
+        max_delay=settings.watch_max_delay_seconds,
+        force_polling=settings.watch_force_polling,
+        ignore=(settings.index_dir,),
+    )
+
+
+def run_watch(settings: Settings) -> int:
+    """`article-qa watch`: keep the index current as the folder changes, and fetch feeds on the interval."""
+    return asyncio.run(_watch(settings))
+
+
+async def _watch(settings: Settings) -> int:
+    from .feeds.schedule import fetch_periodically
+    from .feeds.sources import feed_urls
+
+    on_corpus_changed(settings)  # catch up with what changed while nothing was watching
+
+    async def update(changed: frozenset[Path] = frozenset()) -> None:
+        manifest = await asyncio.to_thread(on_corpus_changed, settings, changed)
+        if manifest is not None:
+            log.info("index updated: %d articles, %d passages", manifest.articles, manifest.passages)
+
+    tasks = [asyncio.create_task(corpus_watcher(settings, update).run(), name="article-qa watcher")]
+    if feed_urls(settings.feeds) and settings.fetch_interval_minutes > 0:
+        tasks.append(asyncio.create_task(fetch_periodically(settings, update), name="article-qa fetcher"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
+    for task in [*tasks, stopping]:
+        task.cancel()
+    await asyncio.gather(*tasks, stopping, return_exceptions=True)
+    for task in done:
+        if task is not stopping and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    log.info("stopped watching")
+    return 0
