@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Man
     if status.usable:
         return None
     log.info("the corpus changed (%d path(s)): updating the index", len(changed))
-    return build(settings, skip_if_current=True)
+    # The stderr of the moment: bot.service binds its default stream when it is first imported.
+    return build(settings, stream=sys.stderr, skip_if_current=True)
 
 
 class CorpusWatcher:

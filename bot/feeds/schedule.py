@@ -51,6 +51,9 @@ def fetch_pass(settings: Settings, *, honour_backoff: bool = True) -> PassReport
             "per line"
         )
     corpus = feeds_corpus(settings)
+    if not log.isEnabledFor(logging.DEBUG):
+        # httpx logs every request at INFO: a line per page would bury what a pass did.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     with (
         FetchState(state_path(settings)) as state,
         HttpFetcher(timeout=settings.fetch_timeout_seconds) as http,
