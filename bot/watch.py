@@ -27,7 +27,8 @@ _STEP_MS = 50  # how often watchfiles gathers events into one batch; our own qui
 
 
 def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Manifest | None:
-    """Bring the index up to date with the corpus after `changed` (files added, edited or deleted).
+    """Bring the index up to date with the corpus after `changed` (files added, edited or deleted; a
+    folder stands for everything under it, since files written into a new folder can beat its watch).
 
     Today this rebuilds the whole index when the corpus differs from it, and does nothing otherwise; an
     incremental update can take its place without callers changing. Returns the new manifest, if built.
