@@ -7,8 +7,9 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from pathlib import Path
+from typing import Any
 
 import watchfiles
 
@@ -80,15 +81,19 @@ class CorpusWatcher:
         return candidate.suffix.lower() in SUFFIXES or not candidate.suffix  # a folder moved in or out
 
     async def run(self) -> None:
-        """Watch until cancelled."""
-        changes: asyncio.Queue[set[Path]] = asyncio.Queue()
+        """Watch until cancelled.
+
+        Raises:
+            OSError: the corpus cannot be watched (it is missing, or the system is out of watches).
+        """
+        changes: asyncio.Queue[set[Path] | BaseException] = asyncio.Queue()
         producer = asyncio.create_task(self._produce(changes), name="article-qa corpus events")
         try:
             await asyncio.sleep(0)  # lets awatch register its watches before anything is reported ready
             self.ready.set()
             log.info("watching %s for changes", self.corpus)
             while True:
-                pending = await self._next_batch(changes, producer)
+                pending = await self._next_batch(changes)
                 try:
                     await self._on_change(frozenset(pending))
                 except ArticleQAError as err:
@@ -97,33 +102,39 @@ class CorpusWatcher:
                     log.exception("the index was not updated after a change of the corpus")
         finally:
             producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await producer
+            await asyncio.gather(producer, return_exceptions=True)
 
-    async def _next_batch(self, changes: asyncio.Queue[set[Path]], producer: asyncio.Task[None]) -> set[Path]:
+    async def _next_batch(self, changes: asyncio.Queue[set[Path] | BaseException]) -> set[Path]:
         """Changes from the first one until `quiet` seconds pass without another (at most `max_delay`)."""
         loop = asyncio.get_running_loop()
-        pending = await changes.get()
+        pending = _changes_or_raise(await changes.get())
         started = loop.time()
         while (wait := min(self._quiet, started + self._max_delay - loop.time())) > 0:
             try:
-                pending |= await asyncio.wait_for(changes.get(), wait)
+                pending |= _changes_or_raise(await asyncio.wait_for(changes.get(), wait))
             except TimeoutError:
                 break
-        if producer.done() and producer.exception() is not None:
-            raise producer.exception()  # type: ignore[misc]
         return pending
 
-    async def _produce(self, changes: asyncio.Queue[set[Path]]) -> None:
-        async for batch in watchfiles.awatch(
-            self.corpus,
-            watch_filter=self.wanted,
-            step=_STEP_MS,
-            debounce=int(self._max_delay * 1000),
-            force_polling=self._force_polling,
-            poll_delay_ms=int(self._quiet * 500) or 50,
-        ):
-            changes.put_nowait({Path(path) for _change, path in batch})
+    async def _produce(self, changes: asyncio.Queue[set[Path] | BaseException]) -> None:
+        try:
+            async for batch in watchfiles.awatch(
+                self.corpus,
+                watch_filter=self.wanted,
+                step=_STEP_MS,
+                debounce=int(self._max_delay * 1000),
+                force_polling=self._force_polling,
+                poll_delay_ms=int(self._quiet * 500) or 50,
+            ):
+                changes.put_nowait({Path(path) for _change, path in batch})
+        except Exception as err:  # handed to the consumer, which raises it where it is awaited
+            changes.put_nowait(err)
+
+
+def _changes_or_raise(item: set[Path] | BaseException) -> set[Path]:
+    if isinstance(item, BaseException):
+        raise item
+    return item
 
 
 def corpus_watcher(settings: Settings, on_change: OnChange) -> CorpusWatcher:
@@ -143,32 +154,53 @@ def run_watch(settings: Settings) -> int:
     return asyncio.run(_watch(settings))
 
 
-async def _watch(settings: Settings) -> int:
+def start_following(settings: Settings, corpus_changed: OnChange) -> list[asyncio.Task[None]]:
+    """Start the folder watcher (ARTICLE_QA_WATCH_CORPUS) and the feed fetcher (ARTICLE_QA_FEEDS, every
+    ARTICLE_QA_FETCH_INTERVAL_MINUTES); a failure of either is logged and never stops the caller."""
     from .feeds.schedule import fetch_periodically
     from .feeds.sources import feed_urls
 
+    tasks = []
+    if settings.watch_corpus:
+        watcher = corpus_watcher(settings, corpus_changed)
+        tasks.append(
+            asyncio.create_task(_logged(watcher.run(), "watching the corpus"), name="article-qa watcher")
+        )
+    try:
+        follow_feeds = bool(feed_urls(settings.feeds)) and settings.fetch_interval_minutes > 0
+    except ArticleQAError as err:
+        log.error("not fetching feeds: %s", err)
+        follow_feeds = False
+    if follow_feeds:
+        fetching = fetch_periodically(settings, lambda: corpus_changed(frozenset()))
+        tasks.append(asyncio.create_task(_logged(fetching, "fetching feeds"), name="article-qa fetcher"))
+    return tasks
+
+
+async def _logged(work: Coroutine[Any, Any, None], what: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("%s stopped; answers still come from the current index", what)
+
+
+async def _watch(settings: Settings) -> int:
     on_corpus_changed(settings)  # catch up with what changed while nothing was watching
 
-    async def update(changed: frozenset[Path] = frozenset()) -> None:
+    async def update(changed: frozenset[Path]) -> None:
         manifest = await asyncio.to_thread(on_corpus_changed, settings, changed)
         if manifest is not None:
             log.info("index updated: %d articles, %d passages", manifest.articles, manifest.passages)
 
-    tasks = [asyncio.create_task(corpus_watcher(settings, update).run(), name="article-qa watcher")]
-    if feed_urls(settings.feeds) and settings.fetch_interval_minutes > 0:
-        tasks.append(asyncio.create_task(fetch_periodically(settings, update), name="article-qa fetcher"))
+    tasks = start_following(settings.model_copy(update={"watch_corpus": True}), update)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    stopping = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
-    for task in [*tasks, stopping]:
+    await stop.wait()
+    for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, stopping, return_exceptions=True)
-    for task in done:
-        if task is not stopping and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    await asyncio.gather(*tasks, return_exceptions=True)
     log.info("stopped watching")
     return 0

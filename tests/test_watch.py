@@ -183,3 +183,28 @@ def test_watch_command_updates_the_index_and_stops_on_sigterm(corpus_dir: Path, 
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+async def test_a_missing_corpus_is_an_error_not_a_silent_watcher(tmp_path: Path, calls: Calls) -> None:
+    watcher = CorpusWatcher(tmp_path / "no-such-folder", calls, quiet=0.3)
+    with pytest.raises(OSError):
+        await asyncio.wait_for(watcher.run(), 5)
+
+
+async def test_the_bot_answers_a_dropped_article_within_seconds(corpus_dir: Path, tmp_path: Path) -> None:
+    from bot.discord_app import QABot, _EngineLoader
+
+    settings = settings_for(corpus_dir, tmp_path / "index")
+    loader = _EngineLoader(settings)
+    bot = QABot(settings, loader.open(rebuild=False), loader=loader)
+    question = "how long will the ferry crews strike"
+    async for _ in running(corpus_watcher(settings, bot.corpus_changed)):
+        (corpus_dir / "ferry-strike.txt").write_text(FERRY_STRIKE, encoding="utf-8")
+        for _attempt in range(50):  # up to 5 s
+            answer = bot.service.answer(question, 3)
+            titles = [source.title for passage in answer.passages for source in passage.sources]
+            if titles and titles[0] == "Ferry crews vote to strike over winter rota":
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the new article was not answered within 5 s")
