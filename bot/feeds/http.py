@@ -77,7 +77,7 @@ class HttpFetcher:
             follow_redirects=True,
             max_redirects=max_redirects,
             transport=transport,
-            trust_env=False,  # no proxy or netrc surprises from the environment
+            trust_env=True,  # HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE work as with other tools
         )
 
     def close(self) -> None:
