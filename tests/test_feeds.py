@@ -195,6 +195,26 @@ def test_an_edited_item_updates_its_file(
     assert "voted 10 to 3" in bikes["text"]
 
 
+def test_an_edit_that_cannot_be_read_keeps_the_stored_article(
+    site: FeedServer, state: FetchState, clock: Clock, tmp_path: Path
+) -> None:
+    _, valley = news_site(site)
+    run(tmp_path, state, clock, [valley])
+    before = stored(tmp_path)
+    route = site.routes["/valley/atom.xml"]
+    route.body = route.body.replace(b"2024-10-16T08:45:00Z</updated>", b"2024-10-16T15:10:00Z</updated>")
+    del site.routes["/valley/2024/council-bike-lanes"]  # the page is gone; the summary is a teaser
+
+    first = run(tmp_path, state, clock, [valley])
+    site.page("/valley/2024/council-bike-lanes", "council-bike-lanes.html")
+    clock.now += dt.timedelta(hours=1)
+    second = run(tmp_path, state, clock, [valley])
+
+    assert (first.new, first.updated, second.new, second.updated) == (0, 0, 0, 0)
+    assert stored(tmp_path) == before
+    assert state.article_count(valley) == 2  # the bike lanes and the partner copy of the ferry story
+
+
 def test_bad_sources_fail_alone_and_the_pass_goes_on(
     site: FeedServer, state: FetchState, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -183,21 +183,15 @@ class FeedFetcher:
         if known is not None and known.file is not None and not self.files.exists(known.file):
             return "seen"  # the user deleted it: an edited feed item does not bring it back
         article = self._article(feed_url, feed, item, now)
+        if article is None and known is not None and known.file is not None:
+            # The edited version cannot be read: keep the stored one, and do not chase this edit again.
+            self.state.save_item(replace(known, updated=item.updated), now)
+            return "seen"
         if article is None:
             attempts = (known.attempts if known else 0) + 1
+            retry = now + retry_delay(attempts)
             self.state.save_item(
-                ItemRecord(
-                    feed_url,
-                    item.key,
-                    item.url,
-                    None,
-                    None,
-                    None,
-                    item.updated,
-                    attempts,
-                    now + retry_delay(attempts),
-                ),
-                now,
+                ItemRecord(feed_url, item.key, item.url, None, None, None, item.updated, attempts, retry), now
             )
             return "failed"
         digest = content_hash(article.text)
