@@ -24,8 +24,9 @@ class Route:
     status: int = 200
     content_type: str = HTML
     etag: str | None = None  # answer 304 to a matching If-None-Match
-    kind: str = "static"  # static | slow | huge | redirect
+    kind: str = "static"  # static | slow | huge | drip | redirect
     location: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +110,8 @@ def _handler(site: FeedServer) -> type[BaseHTTPRequestHandler]:
                 self._send(route.status, route.body, route.content_type)
             elif route.kind == "huge":
                 self._huge(route)
+            elif route.kind == "drip":
+                self._drip(route)
             elif route.etag is not None and self.headers.get("If-None-Match") == route.etag:
                 self.send_response(304)
                 self.send_header("ETag", route.etag)
@@ -120,6 +123,9 @@ def _handler(site: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            route = site.routes.get(urlsplit(self.path).path)
+            for name, value in (route.headers if route else {}).items():
+                self.send_header(name, value)
             if etag is not None:
                 self.send_header("ETag", etag)
                 self.send_header("Last-Modified", "Tue, 15 Oct 2024 07:30:00 GMT")
@@ -142,6 +148,18 @@ def _handler(site: FeedServer) -> type[BaseHTTPRequestHandler]:
                     sent += len(block)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client stopped reading, as it should
+
+        def _drip(self, route: Route) -> None:
+            """A byte every 50 ms: each read is quick, the whole page never arrives."""
+            self.send_response(200)
+            self.send_header("Content-Type", route.content_type)
+            self.end_headers()
+            try:
+                while not site.stopping.wait(0.05):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # the tests read site.requests instead

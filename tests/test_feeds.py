@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import logging
 import stat
@@ -119,8 +120,8 @@ def test_stored_files_are_private_and_read_by_the_loader(
     run(tmp_path, state, clock, [coastal, valley])
 
     corpus = tmp_path / "corpus"
-    for path in corpus.rglob("*.json"):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for path in [*corpus.rglob("*.json"), *(tmp_path / "index").glob("feeds.sqlite3*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert not [p for p in corpus.rglob(".*")], "no temporary file is left behind"
     articles = {article.title: article for article in load_corpus(corpus).articles}
     bikes = articles["Council approves protected bike lanes on Mill Road"]
@@ -253,6 +254,19 @@ def test_bad_sources_fail_alone_and_the_pass_goes_on(
         1,
         START + dt.timedelta(minutes=5),
     )
+
+
+def test_a_compressed_bomb_and_a_dripping_server_are_cut_off(
+    site: FeedServer, state: FetchState, clock: Clock, tmp_path: Path
+) -> None:
+    # 64 MB of spaces compress to about 64 KB: the cap must count what the body expands to.
+    bomb = gzip.compress(b"<rss>" + b" " * (64 * 1024 * 1024), compresslevel=9)
+    site.routes["/bomb.xml"] = Route(bomb, content_type=RSS, headers={"Content-Encoding": "gzip"})
+    site.routes["/drip.xml"] = Route(content_type=RSS, kind="drip")
+
+    report = run(tmp_path, state, clock, [f"{site.base}/bomb.xml", f"{site.base}/drip.xml"], timeout=0.3)
+
+    assert [outcome.failure for outcome in report.outcomes] == ["too large (over 5 MB)", "timeout"]
 
 
 def test_a_failing_feed_backs_off_and_warns_once_an_hour(

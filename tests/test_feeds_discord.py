@@ -36,9 +36,23 @@ def feed_settings(corpus: Path, tmp_path: Path, feeds: list[str], **extra: objec
     )
 
 
-def interaction() -> MagicMock:
+class Host:
+    """The bot, as far as the cog can tell."""
+
+    def __init__(self, settings: Settings, *, owner: bool = False) -> None:
+        self.settings = settings
+        self.owner = owner
+
+    async def is_owner(self, _user: object) -> bool:
+        return self.owner
+
+
+def interaction(*, in_server: bool = True) -> MagicMock:
     fake = MagicMock()
+    if not in_server:
+        fake.guild = None
     fake.response.defer = AsyncMock()
+    fake.response.send_message = AsyncMock()
     fake.followup.send = AsyncMock()
     return fake
 
@@ -49,7 +63,7 @@ async def test_sources_lists_each_feed_and_the_folder(
     feeds = [f"{site.base}/rss.xml", f"{site.base}/valley/atom.xml", f"{site.base}/gone.xml"]
     settings = feed_settings(corpus_dir, tmp_path, feeds)
     fetch_pass(settings)
-    host = MagicMock(settings=settings)
+    host = Host(settings)
     asked = interaction()
 
     await SourcesCog.sources.callback(SourcesCog(host), asked)  # type: ignore[arg-type]
@@ -68,6 +82,19 @@ async def test_sources_lists_each_feed_and_the_folder(
         f"**127.0.0.1**\n<{site.base}/gone.xml>\nlast fetch <t:" in text
         and "· failed: HTTP 404, retry <t:" in text
     )
+
+
+async def test_in_direct_messages_only_the_owner_sees_the_sources(corpus_dir: Path, tmp_path: Path) -> None:
+    settings = feed_settings(corpus_dir, tmp_path, ["https://private-newsletter.example/feed?token=abc"])
+    stranger, owner = interaction(in_server=False), interaction(in_server=False)
+
+    await SourcesCog.sources.callback(SourcesCog(Host(settings)), stranger)  # type: ignore[arg-type]
+    await SourcesCog.sources.callback(SourcesCog(Host(settings, owner=True)), owner)  # type: ignore[arg-type]
+
+    stranger.response.send_message.assert_awaited_once()
+    assert stranger.response.send_message.await_args.args == ("Use /sources in a server you manage.",)
+    stranger.followup.send.assert_not_awaited()
+    assert "private-newsletter.example" in owner.followup.send.await_args.kwargs["embed"].description
 
 
 def test_the_embed_stays_within_discord_limits() -> None:

@@ -31,6 +31,8 @@ class SourcesHost(Protocol):
 
     settings: Settings
 
+    async def is_owner(self, user: discord.User | discord.Member, /) -> bool: ...
+
 
 class SourcesCog(commands.Cog):
     """`/sources`; the overview is read in a worker thread (SQLite and a walk of the corpus folder)."""
@@ -44,6 +46,12 @@ class SourcesCog(commands.Cog):
     @app_commands.command(name="sources", description="The feeds I follow and the articles in my folder")
     @app_commands.default_permissions(manage_guild=True)
     async def sources(self, interaction: discord.Interaction) -> None:
+        # Server permissions do not reach direct messages, where the feed list would be anyone's to read.
+        if interaction.guild is None and not await self.host.is_owner(interaction.user):
+            await interaction.response.send_message(
+                "Use /sources in a server you manage.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
             overview = await asyncio.to_thread(self._overview, self.host.settings)

@@ -21,7 +21,6 @@ MAX_REDIRECTS = 5
 TIMEOUT_SECONDS = 20.0
 ROBOTS_TTL_SECONDS = 3600.0
 ROBOTS_RETRY_SECONDS = 300.0  # a robots.txt that failed to load is asked for again this soon
-_CHUNK = 64 * 1024
 
 
 def user_agent() -> str:
@@ -135,7 +134,7 @@ class HttpFetcher:
         deadline = self._clock() + 3 * self.timeout
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes(_CHUNK):  # decompressed: a gzip bomb meets the cap too
+        for chunk in response.iter_bytes():  # as they arrive, decompressed: a gzip bomb meets the cap too
             size += len(chunk)
             if size > self.max_bytes:
                 raise FetchError(f"too large (over {self.max_bytes // (1024 * 1024)} MB)")
