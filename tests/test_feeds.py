@@ -311,6 +311,18 @@ def test_robots_txt_keeps_pages_unfetched_and_the_feed_text_is_used(
     assert state.feed(coastal).status == "ok (2 item(s) without readable text)"  # type: ignore[union-attr]
 
 
+def test_an_unreachable_robots_txt_means_no_pages_for_now(
+    site: FeedServer, state: FetchState, clock: Clock, tmp_path: Path
+) -> None:
+    coastal, _ = news_site(site)
+    site.routes["/robots.txt"] = Route(b"<h1>Service Unavailable</h1>", status=503)
+
+    report = run(tmp_path, state, clock, [coastal])
+
+    assert not [path for path in site.paths() if path.startswith("/news/")]
+    assert report.new == 1  # the lifeboat story, from the feed's own text
+
+
 def test_item_pages_that_fail_are_retried_later_then_stored(
     site: FeedServer, state: FetchState, clock: Clock, tmp_path: Path
 ) -> None:

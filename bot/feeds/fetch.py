@@ -101,9 +101,9 @@ class FeedFetcher:
         for url in feeds:
             try:
                 outcomes.append(self.fetch_feed(url, honour_backoff=honour_backoff))
-            except (OSError, ValueError) as err:
-                # A full disk or a corrupt answer must not take down the pass: later feeds still run.
-                log.exception("%s: fetching stopped", url)
+            except Exception as err:
+                # A full disk, or a feed that trips a bug, must not take down the pass: later feeds still run.
+                log.exception("%s: fetching this feed stopped", url)
                 outcomes.append(FeedOutcome(url, failure=type(err).__name__))
         return PassReport(tuple(outcomes))
 
