@@ -31,7 +31,7 @@ def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Man
     """Bring the index up to date with the corpus after `changed` (files added, edited or deleted; a
     folder stands for everything under it, since files written into a new folder can beat its watch).
 
-    Today this rebuilds the whole index when the corpus differs from it, and does nothing otherwise; an
+    It rebuilds the whole index when the corpus differs from it, and does nothing otherwise; an
     incremental update can take its place without callers changing. Returns the new manifest, if built.
 
     Raises:
@@ -40,7 +40,8 @@ def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Man
     status = index_status(settings.corpus, settings.index_dir, index_config(settings))
     if status.usable:
         return None
-    log.info("the corpus changed (%d path(s)): updating the index", len(changed))
+    what = f" ({len(changed)} path{'s' * (len(changed) != 1)})" if changed else ""
+    log.info("the corpus changed%s: updating the index", what)
     # The stderr of the moment: bot.service binds its default stream when it is first imported.
     return build(settings, stream=sys.stderr, skip_if_current=True)
 
