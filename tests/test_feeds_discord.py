@@ -154,3 +154,26 @@ async def test_an_unreadable_feeds_file_does_not_stop_the_bot(
 
     assert start_following(settings, corpus_changed) == []
     assert "not fetching feeds: cannot read the feeds file" in caplog.text
+
+
+async def test_the_fetch_loop_keeps_robots_txt_between_passes(
+    site: FeedServer, corpus_dir: Path, tmp_path: Path
+) -> None:
+    from bot.feeds.schedule import fetch_periodically
+
+    settings = feed_settings(corpus_dir, tmp_path, [f"{site.base}/rss.xml"], fetch_interval_minutes=0.001)
+
+    async def nothing() -> None:
+        pass
+
+    loop = asyncio.create_task(fetch_periodically(settings, nothing))
+    try:
+        for _ in range(100):  # up to 10 s for three passes
+            if site.paths().count("/rss.xml") >= 3:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert site.paths().count("/rss.xml") >= 3
+    assert site.paths().count("/robots.txt") == 1

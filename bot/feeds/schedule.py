@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -38,8 +39,10 @@ def feeds_corpus(settings: Settings) -> Path:
     return corpus
 
 
-def fetch_pass(settings: Settings, *, honour_backoff: bool = True) -> PassReport:
-    """Fetch every configured feed once into the corpus.
+def fetch_pass(
+    settings: Settings, *, honour_backoff: bool = True, http: HttpFetcher | None = None
+) -> PassReport:
+    """Fetch every configured feed once into the corpus, with `http` if given (else a client of its own).
 
     Raises:
         FeedListError: ARTICLE_QA_FEEDS is unset or names a feeds file that cannot be read.
@@ -54,10 +57,10 @@ def fetch_pass(settings: Settings, *, honour_backoff: bool = True) -> PassReport
     if not log.isEnabledFor(logging.DEBUG):
         # httpx logs every request at INFO: a line per page would bury what a pass did.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    with (
-        FetchState(state_path(settings)) as state,
-        HttpFetcher(timeout=settings.fetch_timeout_seconds) as http,
-    ):
+    with contextlib.ExitStack() as stack:
+        state = stack.enter_context(FetchState(state_path(settings)))
+        if http is None:
+            http = stack.enter_context(HttpFetcher(timeout=settings.fetch_timeout_seconds))
         return FeedFetcher(corpus, state, http).run_pass(urls, honour_backoff=honour_backoff)
 
 
@@ -65,19 +68,30 @@ async def fetch_periodically(
     settings: Settings,
     on_changed: Callable[[], Awaitable[None]],
     *,
-    run_pass: Callable[[Settings], PassReport] = fetch_pass,
+    run_pass: Callable[..., PassReport] = fetch_pass,
 ) -> None:
     """A pass now and then every ARTICLE_QA_FETCH_INTERVAL_MINUTES; `on_changed` after passes that stored
     something. Runs until cancelled; no failure stops it."""
     interval = settings.fetch_interval_minutes * 60
-    while True:
-        try:
-            report = await asyncio.to_thread(run_pass, settings)
-            log.info("fetched %s", report.summary())
-            if report.changed:
-                await on_changed()
-        except ArticleQAError as err:
-            log.warning("fetching feeds failed: %s", err)
-        except Exception:
-            log.exception("fetching feeds failed; trying again at the next interval")
-        await asyncio.sleep(interval)
+    # One client for the loop's life: connections are reused, and robots.txt is asked for once an hour.
+    with HttpFetcher(timeout=settings.fetch_timeout_seconds) as http:
+        while True:
+            await _one_pass(settings, on_changed, run_pass, http)
+            await asyncio.sleep(interval)
+
+
+async def _one_pass(
+    settings: Settings,
+    on_changed: Callable[[], Awaitable[None]],
+    run_pass: Callable[..., PassReport],
+    http: HttpFetcher,
+) -> None:
+    try:
+        report = await asyncio.to_thread(run_pass, settings, http=http)
+        log.info("fetched %s", report.summary())
+        if report.changed:
+            await on_changed()
+    except ArticleQAError as err:
+        log.warning("fetching feeds failed: %s", err)
+    except Exception:
+        log.exception("fetching feeds failed; trying again at the next interval")
