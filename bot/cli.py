@@ -127,6 +127,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         commands.warn_if_replacing(settings)
         return run_discord(settings, sync=args.sync)
+    if args.command == "fetch":
+        return commands.run_fetch(settings, sys.stdout)
+    if args.command == "watch":
+        from .watch import run_watch
+
+        return run_watch(settings)
     if args.command == "eval":
         from .evaluate import run_eval
 

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from index.answer import QAService
 from index.builder import corpus_key, index_status
-from index.errors import ArticleQAError, IndexMissingError, QuestionError
+from index.errors import ArticleQAError, CorpusError, IndexMissingError, QuestionError
 from index.store import IndexStore
 
 from .config import Settings
@@ -153,6 +153,26 @@ def _stdin_line(_prompt: str) -> str:
     if not line:
         raise EOFError
     return line
+
+
+def run_fetch(settings: Settings, out: TextIO) -> int:
+    """`article-qa fetch`: one pass over the feeds, then the index brought up to date.
+
+    Raises:
+        CorpusError: the feeds setting or the corpus cannot be used (a usage error).
+    """
+    from .feeds.schedule import fetch_pass
+    from .feeds.sources import FeedListError
+    from .watch import on_corpus_changed
+
+    try:
+        report = fetch_pass(settings, honour_backoff=False)  # asked for now: no waiting out a backoff
+    except FeedListError as err:
+        raise CorpusError(str(err)) from None
+    out.write(report.summary() + "\n")
+    if report.changed:
+        on_corpus_changed(settings)
+    return EXIT_OK
 
 
 def live_generation(index_dir: Path) -> str | None:

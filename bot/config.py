@@ -18,7 +18,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # What reading the settings can raise: bad values, a source that cannot be parsed, a .env that is not UTF-8.
 SETTINGS_ERRORS: tuple[type[Exception], ...] = (ValidationError, SettingsError, UnicodeDecodeError)
 # Settings whose values are JSON, with an example shown when one is wrong.
-_EXAMPLES = {"discord_shard_ids": "[0,1]"}
+_EXAMPLES = {"discord_shard_ids": "[0,1]", "feeds": '["https://news.example/rss"]'}
 
 
 class Settings(BaseSettings):
@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     discord_max_in_flight: int = Field(100, ge=1, le=10_000)
     discord_answer_threads: int = Field(2, ge=1, le=64)
     reload_interval_seconds: float = Field(0.0, ge=0)
+
+    # --- Feeds and the watched folder (bot/feeds, bot/watch.py) ---
+    feeds: str | None = None  # a JSON list of feed URLs, or the path of a file with one URL per line
+    fetch_interval_minutes: float = Field(30.0, ge=0)
+    fetch_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    watch_corpus: bool = True
+    watch_force_polling: bool | None = None  # None: events where the system has them
+    watch_quiet_seconds: float = Field(1.0, ge=0.05, le=60)
+    watch_max_delay_seconds: float = Field(10.0, ge=0.1, le=3600)
+
+    @field_validator("feeds", mode="after")
+    @classmethod
+    def _feed_list_or_file(cls, value: str | None) -> str | None:
+        if value is not None and value.lstrip().startswith("["):
+            from .feeds.sources import parse_feed_list  # checks the JSON list now, not at the first fetch
+
+            parse_feed_list(value)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import discord
@@ -69,13 +70,29 @@ class QABot(commands.AutoShardedBot):
         self._force_sync = force_sync
         self._reload_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
+        self._followers: list[asyncio.Task[None]] = []  # the folder watcher and the feed fetcher
 
     async def setup_hook(self) -> None:
         await self.load_extension(f"{__package__}.cogs.qa")
+        await self.load_extension(f"{__package__}.cogs.sources")
         await self.sync_commands(force=self._force_sync)
         interval = self.settings.reload_interval_seconds
         if interval > 0 and self._loader is not None:
             self._poller = asyncio.create_task(self._poll_corpus(interval), name="article-qa corpus poller")
+        if self._loader is not None:
+            from .watch import start_following
+
+            self._followers = start_following(self.settings, self.corpus_changed)
+
+    async def corpus_changed(self, changed: frozenset[Path] = frozenset()) -> None:
+        """Bring the index up to date after the corpus changed, and answer from it from now on."""
+        from .watch import on_corpus_changed
+
+        loader = self._loader
+        assert loader is not None
+        await asyncio.to_thread(on_corpus_changed, self.settings, changed)
+        if not await asyncio.to_thread(loader.is_current, self.service):
+            await self.reload_service(rebuild=False)
 
     async def on_message(self, message: discord.Message, /) -> None:
         """Overrides Bot.on_message, which would parse "@bot how long ..." as a text command."""
@@ -174,4 +191,6 @@ class QABot(commands.AutoShardedBot):
     async def close(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
+        for task in self._followers:
+            task.cancel()
         await super().close()

@@ -133,6 +133,8 @@ def build_parser(*, with_eval: bool = True) -> argparse.ArgumentParser:
     _ask_parser(commands)
     _repl_parser(commands)
     _discord_parser(commands)
+    _fetch_parser(commands)
+    _watch_parser(commands)
     if with_eval:
         _eval_parser(commands)
     else:
@@ -219,6 +221,40 @@ def _discord_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         ),
     )
     discord.add_argument("--sync", action="store_true", help="sync the slash commands now")
+
+
+def _fetch_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    _command(
+        commands,
+        "fetch",
+        "fetch new articles from the feeds once",
+        "Fetch every RSS or Atom feed of ARTICLE_QA_FEEDS (a JSON list of URLs, or a file with one URL "
+        "per line) once, store each new article as a JSON file under CORPUS/feeds/<site>/, update the "
+        "index, and say what was done. Items already fetched are not fetched again, even when their "
+        "file was deleted; feeds that failed before are tried again now.",
+        _exit_codes(
+            "0    fetched (some feeds may have failed: the summary says which and why)",
+            "1    the index cannot be built",
+            "2    usage or configuration error (no feeds set, unreadable feeds file, corpus is a file)",
+            INTERRUPT_CODE,
+        ),
+    )
+
+
+def _watch_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    _command(
+        commands,
+        "watch",
+        "keep the index current as the corpus folder changes",
+        "Watch the corpus folder and update the index a second after files stop changing, and fetch "
+        "the feeds every ARTICLE_QA_FETCH_INTERVAL_MINUTES, until Ctrl-C or SIGTERM. Set "
+        "ARTICLE_QA_WATCH_FORCE_POLLING=true on network filesystems, where change events do not arrive.",
+        _exit_codes(
+            "0    stopped with Ctrl-C or SIGTERM",
+            "1    the index cannot be built",
+            USAGE_CODE,
+        ),
+    )
 
 
 EVAL_SUMMARY = "measure answer quality on gold questions"
