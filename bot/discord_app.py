@@ -11,6 +11,8 @@ import logging
 import random
 import re
 import signal
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aiohttp
@@ -19,14 +21,13 @@ import yarl
 from discord import gateway, http
 from discord.ext import commands
 
-from index.errors import ArticleQAError
-from index.models import IndexStats
+from index import ArticleQAError, IndexFormatError, IndexStats
 
 from .config import Settings
 from .hardening import disable_core_dumps, quiet_discord_loggers, write_private
 
 if TYPE_CHECKING:
-    from index.answer import Answerer
+    from index import Answerer
 
 _log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ FATAL_CLOSE_CODES = {
 COMMANDS_MARKER = "discord-commands.json"  # in the index dir: what was last synced, to skip needless syncs
 # A bot token is three base64url parts joined by dots (user id, timestamp, signature).
 BOT_TOKEN_SHAPE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
+# After failed hot reloads the corpus poll waits interval x 2, x 4 ... doubling at most this many times.
+RELOAD_BACKOFF_DOUBLINGS = 5
 UNREACHABLE = "cannot reach the Discord API"
 UNREACHABLE_HINT = "check the network or ARTICLE_QA_DISCORD_API_BASE"
 
@@ -58,6 +61,8 @@ class ServiceLoader(Protocol):
     def open(self, *, rebuild: bool) -> Answerer: ...
 
     def is_current(self, service: Answerer) -> bool: ...
+
+    def heal(self, service: Answerer, damage: IndexFormatError) -> Answerer: ...
 
 
 @runtime_checkable
@@ -180,19 +185,39 @@ class QABot(commands.AutoShardedBot):
         _log.info("now answering from %s articles, %s passages", stats.articles, stats.passages)
         return stats
 
+    async def heal_service(self, damaged: Answerer, damage: IndexFormatError) -> Answerer:
+        """The service to ask again once `damaged` failed a checksum while answering: the one already
+        swapped in by another question, else a healed one (rebuilt, or the live index reopened)."""
+        if self._loader is None:
+            raise damage
+        loader = self._loader
+        async with self._reload_lock:
+            if self.service is damaged:
+                self.service = await asyncio.to_thread(loader.heal, damaged, damage)
+            return self.service
+
     async def _poll_corpus(self, interval: float) -> None:
         loader = self._loader
         assert loader is not None
+        failures, last_failure = 0, ""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(reload_delay(interval, failures))
             try:
-                if not await asyncio.to_thread(loader.is_current, self.service):
+                if await asyncio.to_thread(loader.is_current, self.service):
+                    continue
+                if failures == 0:
                     _log.info("the corpus or settings changed: rebuilding the index")
-                    await self.reload_service(rebuild=False)
+                await self.reload_service(rebuild=False)
+                failure = getattr(self.service, "stale_reason", None) or ""
             except ArticleQAError as err:
-                _log.warning("hot reload failed; still answering from the previous index: %s", err)
-            except Exception:
-                _log.exception("hot reload failed; still answering from the previous index")
+                failure = str(err)
+            except Exception as err:
+                failure = repr(err)
+                _log.debug("hot reload failed", exc_info=True)
+            failures = failures + 1 if failure else 0
+            if failure and failure != last_failure:  # each distinct failure once, not at every retry
+                _log.warning("hot reload failed; still answering from the previous index: %s", failure)
+            last_failure = failure
 
     async def launch_shards(self) -> None:
         """AutoShardedClient.launch_shards, plus the gateway URL setting and the session start budget.
@@ -228,23 +253,55 @@ class QABot(commands.AutoShardedBot):
         await super().close()
 
 
+def start_prefetch(service: Answerer) -> threading.Thread | None:
+    """Read the index in from disk in a daemon thread while the bot connects, so that the first
+    questions are as fast as the rest; None for a service that has nothing to read in."""
+    prefetch = getattr(service, "prefetch", None)
+    if prefetch is None:
+        return None
+    thread = threading.Thread(target=_prefetch, args=(prefetch,), name="article-qa prefetch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch(prefetch: Callable[[], None]) -> None:
+    try:
+        prefetch()
+    except Exception:  # a slow first question is the only cost: never take the bot down for it
+        _log.debug("could not read the index in ahead of questions", exc_info=True)
+
+
+def reload_delay(interval: float, failures: int) -> float:
+    """Seconds until the next corpus poll: the interval, doubled after each failed rebuild, capped."""
+    return interval * (1 << min(failures, RELOAD_BACKOFF_DOUBLINGS))
+
+
 class _EngineLoader:
-    """The real ServiceLoader: `bot.service.open_service` and `index_is_current`."""
+    """The real ServiceLoader: serves the last good index (marked stale) when a rebuild fails."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     def open(self, *, rebuild: bool) -> Answerer:
-        from .service import open_service
+        from .service import open_or_stale
 
-        return open_service(self._settings, rebuild=rebuild)
+        return open_or_stale(self._settings, rebuild=rebuild)
 
     def is_current(self, service: Answerer) -> bool:
-        from index.answer import QAService
+        from index import QAService
 
-        from .service import index_is_current
+        from .service import is_current
 
-        return not isinstance(service, QAService) or index_is_current(self._settings, service)
+        return not isinstance(service, QAService) or is_current(self._settings, service)
+
+    def heal(self, service: Answerer, damage: IndexFormatError) -> Answerer:
+        from index import QAService
+
+        from .service import recover_from_damage
+
+        if not isinstance(service, QAService):
+            raise damage
+        return recover_from_damage(self._settings, service, damage)
 
 
 def use_endpoints(settings: Settings) -> None:
@@ -297,6 +354,9 @@ def run_discord(settings: Settings, *, sync: bool = False) -> int:
         return EXIT_USAGE
     loader = _EngineLoader(settings)
     service = loader.open(rebuild=False)  # before connecting: never inside an interaction
+    if getattr(service, "stale_reason", None):
+        _log.warning("index is out of date (could not rebuild: %s)", service.stale_reason)  # type: ignore[attr-defined]
+    start_prefetch(service)
     # The heap built so far lives as long as the bot: keep it out of the garbage collector's sweeps,
     # which otherwise stall the event loop for 100+ ms at a time under load.
     gc.collect()

@@ -9,7 +9,7 @@ import re
 
 import discord
 
-from index.models import Answer, IndexStats, Passage, Source
+from index import Answer, IndexStats, Passage, Source
 
 from .render import NO_ANSWER
 

@@ -12,18 +12,18 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from index.builder import corpus_key, index_status
-from index.errors import ArticleQAError
-from index.evaluation import (
+from index import (
     Metrics,
     PlainBM25,
     QuestionResult,
+    corpus_path,
+    index_status,
+    live_generation,
+    load_corpus,
     read_questions,
     run_questions,
     summarize,
 )
-from index.loader import load_corpus
-from index.store import IndexStore
 
 from .config import Settings
 from .render import passage_json
@@ -70,7 +70,7 @@ def add_eval_parser(
 def eval_index_dir(settings: Settings) -> Path:
     """The corpus-specific index directory of an eval run, inside the configured index directory."""
     name = re.sub(r"[^\w.-]+", "-", settings.corpus.resolve().name).strip("-") or "corpus"
-    digest = hashlib.sha256(corpus_key(settings.corpus).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(corpus_path(settings.corpus).encode()).hexdigest()[:12]
     return settings.index_dir / "eval" / f"{name}-{digest}"
 
 
@@ -131,10 +131,7 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
 
 def _generation(settings: Settings) -> str | None:
     """The live index generation of the configured directory, if any (to tell a reuse from a rebuild)."""
-    try:
-        return IndexStore(settings.index_dir).current().name
-    except ArticleQAError:
-        return None
+    return live_generation(settings.index_dir)
 
 
 def result_json(result: QuestionResult) -> dict[str, Any]:

@@ -13,11 +13,12 @@ from typing import Protocol
 
 from . import rerank
 from .analyzer import Analyzer, normalize_answer
-from .builder import IndexConfig, load_generation
 from .errors import QuestionError
+from .generation import load_generation
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .records import Records
 from .rerank import RerankConfig
+from .settings import IndexConfig, corpus_label, staleness
 from .store import IndexStore, Manifest
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class QAService:
     ) -> None:
         self.index_dir = index_dir
         self.generation = index_dir  # the generation folder, when opened from one
+        # Why this index is served although out of date (a rebuild failed); None while it is current.
+        self.stale_reason: str | None = None
         self._engine = engine
         self._records = records
         self.manifest = manifest
@@ -122,13 +125,25 @@ class QAService:
         """Checksum every file of the generation this service answers from (slow on large indexes)."""
         IndexStore(self.index_dir).verify(self.generation, self.manifest, full=True)
 
+    def prefetch(self) -> None:
+        """Read the index's memory-mapped postings in, so that the first questions do not wait on the
+        disk; slow on large indexes and mostly outside the GIL: run it in a background thread."""
+        prefetch = getattr(self._engine, "prefetch", None)
+        if prefetch is not None:
+            prefetch()
+
+    def is_current(self, corpus: Path, config: IndexConfig) -> bool:
+        """True while `corpus` on disk and `config` still match the index this service answers from."""
+        return staleness(self.manifest, corpus, config) is None
+
     def stats(self) -> IndexStats:
+        """What the index holds; its corpus by name only (safe to show remote users)."""
         return IndexStats(
             articles=self.manifest.articles,
             passages=self.manifest.passages,
             built_at=dt.datetime.fromisoformat(self.manifest.built_at),
             build_seconds=self.manifest.build_seconds,
-            corpus=self.manifest.corpus,
+            corpus=corpus_label(self.manifest.corpus),
             skipped_files=self.manifest.skipped_files,
         )
 

@@ -65,7 +65,7 @@ def test_a_crash_during_a_build_keeps_the_previous_index(
 
 
 def test_missing_index_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(IndexMissingError, match="article-qa index"):
+    with pytest.raises(IndexMissingError, match="no index has been built"):
         QAService.open(tmp_path / "nothing")
 
 
@@ -83,7 +83,7 @@ def test_corrupt_index_is_detected(index_dir: Path, damage: str) -> None:
         manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
         manifest["format_version"] = 0
         (generation / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match="article-qa index"):
+    with pytest.raises(IndexFormatError, match="the index must be rebuilt"):
         QAService.open(index_dir)
 
 

@@ -16,15 +16,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index.errors import ArticleQAError
-from index.models import Answer, IndexStats
+from index import Answer, ArticleQAError, IndexStats
 
 from ..config import Settings
 from ..discord_render import MAX_PASSAGES, NO_MENTIONS, AnswerView, about_embed, message_text
 from ..ratelimit import ReplyLimits, SlidingWindow
 
 if TYPE_CHECKING:
-    from index.answer import Answerer
+    from index import Answerer
 
     from ..discord_app import QABot
 
