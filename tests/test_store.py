@@ -65,7 +65,7 @@ def test_a_crash_during_a_build_keeps_the_previous_index(
 
 
 def test_missing_index_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(IndexMissingError, match="no index has been built"):
+    with pytest.raises(IndexMissingError, match="no index in"):
         QAService.open(tmp_path / "nothing")
 
 

@@ -178,7 +178,9 @@ def flip_in_passage_text(index_dir: Path, old: bytes, new: bytes) -> None:
 def test_a_damaged_passage_is_never_served(index_dir: Path) -> None:
     service = QAService.open(index_dir)  # opening hashes no file: it loads
     flip_in_passage_text(index_dir, b"four hours", b"fouv hours")
-    with pytest.raises(IndexFormatError, match=r"passage \d+ of the index is corrupt .*the index must be rebuilt"):
+    with pytest.raises(
+        IndexFormatError, match=r"passage \d+ of the index is corrupt .*the index must be rebuilt"
+    ):
         service.answer("how long did Kerry and Lavrov talk in Paris")
     with pytest.raises(IndexFormatError, match="checksum"):
         service.verify()

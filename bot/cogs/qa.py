@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Answer, ArticleQAError, IndexStats
+from index import Answer, ArticleQAError, IndexFormatError, IndexStats
 
 from ..config import Settings
 from ..discord_render import MAX_PASSAGES, NO_MENTIONS, AnswerView, about_embed, message_text
@@ -57,6 +57,8 @@ class QAHost(Protocol):
     def user(self) -> discord.ClientUser | None: ...
 
     async def reload_service(self, *, rebuild: bool) -> IndexStats: ...
+
+    async def heal_service(self, damaged: Answerer, damage: IndexFormatError) -> Answerer: ...
 
     async def is_owner(self, user: discord.abc.User, /) -> bool: ...
 
@@ -274,10 +276,19 @@ class QACog(commands.Cog):
 
     async def _answer(self, question: str) -> Answer:
         """Retrieve off the event loop; gives up with `Restarting` when a shutdown stops waiting."""
-        if self._abandon.is_set():
-            raise Restarting
         # One reference for the whole question: a hot reload swaps `host.service`, never this object.
         service = self.host.service
+        try:
+            return await self._answer_from(service, question)
+        except IndexFormatError as damage:
+            # A passage failed its checksum: heal the index once (rebuilt, or already healed for another
+            # question) and ask again, rather than tell users the index is broken.
+            healed = await self.host.heal_service(service, damage)
+            return await self._answer_from(healed, question)
+
+    async def _answer_from(self, service: Answerer, question: str) -> Answer:
+        if self._abandon.is_set():
+            raise Restarting
         work = asyncio.ensure_future(self._in_thread(service, question))
         abandon = asyncio.ensure_future(self._abandon.wait())
         try:
