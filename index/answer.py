@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,6 +12,7 @@ from typing import Protocol
 
 from . import rerank
 from .analyzer import Analyzer, normalize_answer
+from .bm25 import lucene_idf
 from .errors import QuestionError
 from .generation import load_generation
 from .models import Answer, Chunk, IndexStats, Passage, Source
@@ -186,8 +186,7 @@ class QAService:
         return Answer(question, passages, short)
 
     def _idf(self, term: str) -> float:
-        n, df = self._engine.n_docs, self._engine.doc_freq(term)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return lucene_idf(self._engine.n_docs, self._engine.doc_freq(term))
 
     def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
         chunk = self._records.chunk(passage)

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from .bm25 import BM25Params
+from .bm25 import BM25Params, lucene_idf_array
 from .errors import IndexFormatError
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def _impacts(postings: _Postings, n_docs: int, total_len: int, params: BM25Param
     if not len(out):
         return out
     df = np.diff(indptr)
-    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    idf = lucene_idf_array(n_docs, df)
     avgdl = total_len / n_docs
     norm = params.k1 * (1 - params.b + params.b * postings.doc_len.astype(np.float64) / avgdl)
     term = 0
