@@ -20,7 +20,6 @@ from index import (
     IndexMissingError,
     Manifest,
     QAService,
-    build_index,
     heal_index,
     open_index,
     stale_warning,
@@ -78,6 +77,8 @@ def build(settings: Settings, *, stream: TextIO | None = None, skip_if_current: 
 
     With `skip_if_current`, no build happens when another process built the same index meanwhile.
     """
+    from index import build_index  # the corpus reader loads only when a command builds
+
     return build_index(
         settings.corpus,
         settings.index_dir,
