@@ -25,17 +25,17 @@ from index import (
 )
 
 from .config import Settings
+from .exitcodes import EXIT_ERROR, EXIT_OK
 from .render import to_json, to_text
 from .repl import NO_WORDS, readline_history, run_repl, shortfall
 from .service import build, index_config, open_service, recover_from_damage, user_message
+from .state import REPL_HISTORY, state_path
 from .terminal import age, bold_style
 
 log = logging.getLogger(__name__)
 
 # Build progress goes to the stderr of the moment: bot.service binds its default stream when it is
 # imported, and this module is imported late, by the command that runs.
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def indexed_corpus(index_dir: Path) -> Path | None:
@@ -171,7 +171,7 @@ def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
             reopen=reopen,
             heal=heal,
         )
-    with readline_history(settings.index_dir / "repl_history"):
+    with readline_history(state_path(settings, REPL_HISTORY)):
         return run_repl(service, out=out, k=settings.top_k, reopen=reopen, heal=heal)
 
 

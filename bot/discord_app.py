@@ -24,14 +24,15 @@ from discord.ext import commands
 from index import ArticleQAError, IndexFormatError, IndexStats
 
 from .config import Settings
+from .exitcodes import EXIT_OK, EXIT_USAGE
 from .hardening import disable_core_dumps, quiet_discord_loggers, write_private
+from .state import COMMANDS_MARKER, state_path
 
 if TYPE_CHECKING:
     from index import Answerer
 
 _log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE = 0, 2  # as in cli.py
 SHUTDOWN_GRACE_SECONDS = 5.0  # questions in flight get this long to be answered on SIGINT/SIGTERM
 # Crash restarts wait 5 s, 10 s, 20 s ... up to 10 minutes, so a crash loop stays far below Discord's
 # 1000 logins a day; a run that stayed up this long counts as healthy and resets the backoff.
@@ -46,7 +47,6 @@ FATAL_CLOSE_CODES = {
     4013: "Discord rejected the gateway intents (invalid intents)",
     4014: "Discord refused intents this bot was not granted (disallowed intents)",
 }
-COMMANDS_MARKER = "discord-commands.json"  # in the index dir: what was last synced, to skip needless syncs
 # A bot token is three base64url parts joined by dots (user id, timestamp, signature).
 BOT_TOKEN_SHAPE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 # After failed hot reloads the corpus poll waits interval x 2, x 4 ... doubling at most this many times.
@@ -144,7 +144,7 @@ class QABot(commands.AutoShardedBot):
         target = f"guild {guild_id}" if guild_id is not None else "global"
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(json.dumps([target, payload], sort_keys=True).encode()).hexdigest()
-        marker = self.settings.index_dir / COMMANDS_MARKER
+        marker = state_path(self.settings, COMMANDS_MARKER)
         try:
             synced: dict[str, str] = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -26,12 +26,13 @@ from index import (
 )
 
 from .config import Settings
+from .exitcodes import EXIT_OK, EXIT_USAGE
 from .render import passage_json
 from .service import index_config, open_service
+from .state import EVAL_INDEXES, state_path
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_K = 10
 PROGRESS_MIN_QUESTIONS = 100  # shorter runs finish too fast to need a progress bar
 
@@ -68,10 +69,10 @@ def add_eval_parser(
 
 
 def eval_index_dir(settings: Settings) -> Path:
-    """The corpus-specific index directory of an eval run, inside the configured index directory."""
+    """The corpus-specific index directory of an eval run, in the state folder (never the bot's index)."""
     name = re.sub(r"[^\w.-]+", "-", settings.corpus.resolve().name).strip("-") or "corpus"
     digest = hashlib.sha256(corpus_path(settings.corpus).encode()).hexdigest()[:12]
-    return settings.index_dir / "eval" / f"{name}-{digest}"
+    return state_path(settings, EVAL_INDEXES) / f"{name}-{digest}"
 
 
 def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:

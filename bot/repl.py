@@ -12,6 +12,7 @@ from typing import TextIO
 
 from index import Answer, Answerer, ArticleQAError, IndexFormatError, has_searchable_words
 
+from .config import MAX_PASSAGES
 from .render import marker_bold, to_text
 from .terminal import age, bold_style, printable
 
@@ -25,7 +26,7 @@ HELP = """Type a question and press Enter. Commands:
   :quit    leave (or Ctrl-D); Ctrl-C clears the line"""
 PROMPT = "question> "
 NO_WORDS = "the question has no searchable words; ask about a name, a place, a topic or an event"
-MAX_K = 10
+MAX_K = MAX_PASSAGES
 
 
 Heal = Callable[[Answerer, IndexFormatError], Answerer]

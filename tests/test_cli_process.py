@@ -252,6 +252,6 @@ def test_repl_on_a_terminal_ctrl_c_clears_the_line_and_ctrl_d_leaves(
     assert b"showing 3 passage(s) per answer" in repl.wait_for(b"question> ")
     repl.type(b"\x04")  # Ctrl-D on an empty line: end of input
     assert repl.exit_code() == 0
-    history = Path(built[-1]) / "repl_history"
+    history = Path(f"{built[-1]}-state") / "repl_history"  # beside the index, never inside it
     assert (history.stat().st_mode & 0o777) == 0o600
     assert "bridge repairs" in history.read_text(encoding="utf-8")

@@ -14,9 +14,9 @@ import discord
 import pytest
 
 from bot.cogs.qa import FAILED, RESTARTING, USAGE, QACog
-from bot.config import Settings
+from bot.config import MAX_PASSAGES, Settings
 from bot.discord_app import QABot, reload_delay, restart_delay, run_discord, start_prefetch
-from bot.discord_render import MAX_PASSAGES, AnswerView
+from bot.discord_render import AnswerView
 from bot.render import NO_ANSWER
 from index.errors import ArticleQAError, IndexFormatError, QuestionError
 from index.models import Answer, IndexStats, Passage, Source

@@ -259,7 +259,7 @@ def test_eval_uses_its_own_index_and_reuses_it(
     assert main(env_free) == 0
     second, _ = capsys.readouterr()
     assert "(reused)" in second
-    eval_dirs = list((Path.cwd() / ".article-qa" / "eval").iterdir())
+    eval_dirs = list((Path.cwd() / ".article-qa-state" / "eval").iterdir())
     assert len(eval_dirs) == 1 and eval_dirs[0].name.startswith("corpus-")
     assert (bot_index / "CURRENT").read_text(encoding="utf-8") == bot_current
     # An index that cannot be loaded any more is rebuilt, and the report says so.

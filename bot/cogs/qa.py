@@ -18,8 +18,8 @@ from discord.ext import commands
 
 from index import Answer, ArticleQAError, IndexFormatError, IndexStats
 
-from ..config import Settings
-from ..discord_render import MAX_PASSAGES, NO_MENTIONS, AnswerView, about_embed, message_text
+from ..config import MAX_PASSAGES, Settings
+from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
 from ..ratelimit import ReplyLimits, SlidingWindow
 
 if TYPE_CHECKING:
