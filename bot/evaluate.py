@@ -27,6 +27,7 @@ from index import (
 
 from .config import Settings
 from .exitcodes import EXIT_OK, EXIT_USAGE
+from .progress import StderrProgress
 from .render import passage_json
 from .service import index_config, open_service
 from .state import EVAL_INDEXES, state_path
@@ -100,14 +101,14 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     service = open_service(settings)
     reused = before is not None and before == _generation(settings)
     questions = loaded.questions
-    results = run_questions(service.answer, questions, k, ProgressBar("ours", len(questions)))
+    results = run_questions(service.answer, questions, k, _progress().stage("ours"))
     ours = summarize(results, k, service.manifest.build_seconds)
     baseline: Metrics | None = None
     if args.baseline:
         started = time.perf_counter()
         plain = PlainBM25(load_corpus(settings.corpus).articles)
         build_s = time.perf_counter() - started
-        plain_results = run_questions(plain.answer, questions, k, ProgressBar("baseline", len(questions)))
+        plain_results = run_questions(plain.answer, questions, k, _progress().stage("baseline"))
         baseline = summarize(plain_results, k, build_s)
     if args.json:
         data = ours.to_json()
@@ -200,33 +201,5 @@ def _flat(data: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
-class ProgressBar:
-    """Progress of a long run on stderr: a live bar on a terminal, a line every few seconds otherwise."""
-
-    def __init__(
-        self, label: str, total: int, stream: TextIO | None = None, interval: float = 5.0, width: int = 30
-    ) -> None:
-        self._label = label
-        self._stream = stream if stream is not None else sys.stderr
-        self._enabled = total >= PROGRESS_MIN_QUESTIONS
-        self._live = self._stream.isatty()
-        self._interval = interval if not self._live else 0.1
-        self._width = width
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        now = time.monotonic()
-        finished = done >= total
-        if not finished and now - self._last < self._interval:
-            return
-        self._last = now
-        filled = self._width * done // max(total, 1)
-        bar = "#" * filled + "." * (self._width - filled)
-        line = f"{self._label}: [{bar}] {done:,}/{total:,}"
-        if self._live:
-            self._stream.write(f"\r\033[K{line}" + ("\n" if finished else ""))
-        else:
-            self._stream.write(line + "\n")
-        self._stream.flush()
+def _progress(stream: TextIO | None = None) -> StderrProgress:
+    return StderrProgress(stream, interval=5.0, min_total=PROGRESS_MIN_QUESTIONS, width=30)

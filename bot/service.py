@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import time
 from typing import TextIO
 
 from index import (
@@ -27,6 +25,7 @@ from index import (
 )
 
 from .config import Settings
+from .progress import StderrProgress
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +41,6 @@ def index_config(settings: Settings) -> IndexConfig:
 
 def answer_config(settings: Settings) -> AnswerConfig:
     return AnswerConfig(top_k=settings.top_k, max_question_chars=settings.max_question_chars)
-
-
-class StderrProgress:
-    """Progress of a long run on stderr: a live line on a terminal, a line every few seconds otherwise.
-
-    Called as `progress(stage, done, total)` (the engine's build progress); runs shorter than
-    `min_total` print nothing but a live line, since they finish before anyone reads them.
-    """
-
-    def __init__(self, stream: TextIO | None = None, interval: float = 2.0, min_total: int = 1000) -> None:
-        self._stream = stream if stream is not None else sys.stderr
-        self._live = self._stream.isatty()
-        self._interval = 0.1 if self._live else interval
-        self._min_total = min_total
-        self._last = 0.0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        finished = done >= total
-        if not finished and now - self._last < self._interval:
-            return
-        self._last = now
-        line = f"{stage}: {done:,}/{total:,}"
-        if self._live:
-            self._stream.write(f"\r\033[K{line}" + ("\n" if finished else ""))
-        elif total >= self._min_total:
-            self._stream.write(line + "\n")
-        self._stream.flush()
 
 
 def build(settings: Settings, *, stream: TextIO | None = None, skip_if_current: bool = False) -> Manifest:
