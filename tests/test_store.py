@@ -29,7 +29,8 @@ def test_manifest_records_how_the_index_was_built(index_dir: Path, corpus_dir: P
     manifest = IndexStore(index_dir).read_manifest()
     assert manifest.format_version == FORMAT_VERSION
     assert manifest.settings == IndexConfig().to_json()
-    assert manifest.corpus == str(corpus_dir.resolve())
+    assert manifest.corpus == corpus_dir.name  # shown to users: the name only
+    assert manifest.corpus_path == str(corpus_dir.resolve())  # for reopening it on this machine
     assert (manifest.articles, manifest.skipped_files) == (4, 0)
     assert manifest.passages >= 4
     assert manifest.built_at and manifest.build_seconds >= 0
