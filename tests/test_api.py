@@ -17,7 +17,6 @@ import pytest
 import index
 from bot.commands import indexed_corpus, run_ask
 from bot.config import Settings
-from bot.repl import run_repl
 from bot.service import open_service, user_message
 from index import (
     Answer,
@@ -147,33 +146,6 @@ def test_ask_heals_a_damaged_passage_once_and_answers(
     assert "four hours" in json.loads(out.getvalue())["passages"][0]["text"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and warnings[0].startswith("index was corrupt (passage")
-
-
-def test_the_repl_heals_a_damaged_passage_once_and_asks_again(settings: Settings) -> None:
-    service = open_service(settings, stream=io.StringIO())
-    damage_passage(settings.index_dir, b"four hours", b"fouv hours")
-    healed: list[str] = []
-
-    def heal(answerer: object, err: IndexFormatError) -> QAService:
-        healed.append(str(err))
-        return open_service(settings, rebuild=True, stream=io.StringIO())
-
-    out = io.StringIO()
-    run_repl(service, input_fn=feeder([QUESTION, QUESTION]), out=out, interactive=False, heal=heal)
-    assert len(healed) == 1 and "checksum" in healed[0]
-    assert out.getvalue().count("Answer: **four hours**") == 2 and "corrupt" not in out.getvalue()
-
-
-def feeder(lines: list[str]):  # type: ignore[no-untyped-def]
-    remaining = iter(lines)
-
-    def read(_prompt: str) -> str:
-        try:
-            return next(remaining)
-        except StopIteration:
-            raise EOFError from None
-
-    return read
 
 
 def test_a_shared_answer_type_is_the_models_one() -> None:
