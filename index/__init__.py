@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .loader import load_corpus
     from .manifest import Manifest
     from .models import Answer, Article, Chunk, IndexStats, Passage, Source
+    from .question import normalize_question
     from .settings import IndexConfig, IndexStatus, corpus_label, corpus_path, index_status, live_generation
 
 _EXPORTS = {
@@ -71,6 +72,7 @@ _EXPORTS = {
     "loader": ("load_corpus",),
     "manifest": ("Manifest",),
     "models": ("Answer", "Article", "Chunk", "IndexStats", "Passage", "Source"),
+    "question": ("normalize_question",),
     "settings": (
         "IndexConfig",
         "IndexStatus",
@@ -120,6 +122,7 @@ __all__ = [
     "live_generation",
     "live_manifest",
     "load_corpus",
+    "normalize_question",
     "open_index",
     "read_questions",
     "run_questions",

@@ -16,6 +16,7 @@ from .bm25 import lucene_idf
 from .errors import QuestionError
 from .generation import load_generation
 from .models import Answer, Chunk, IndexStats, Passage, Source
+from .question import normalize_question
 from .records import Records
 from .rerank import RerankConfig
 from .settings import IndexConfig, corpus_label, staleness
@@ -153,8 +154,7 @@ class QAService:
         Raises:
             QuestionError: the question is longer than the configured limit.
         """
-        # Lone surrogates (argv bytes that are not UTF-8) could never be printed or sent: replace them.
-        question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
+        question = normalize_question(question)
         if len(question) > self.config.max_question_chars:
             raise QuestionError(
                 f"the question is {len(question)} characters long; please keep it under "

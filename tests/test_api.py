@@ -151,3 +151,8 @@ def test_ask_heals_a_damaged_passage_once_and_answers(
 def test_a_shared_answer_type_is_the_models_one() -> None:
     assert index.Answer is Answer
     assert os.path.basename(index.__file__) == "__init__.py"
+
+
+def test_questions_are_normalized_one_way_everywhere() -> None:
+    assert index.normalize_question("  how long\n\tdid the talks\u00a0last ") == "how long did the talks last"
+    assert index.normalize_question("caf\udce9 opening hours") == "caf? opening hours"

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Answer, ArticleQAError, IndexFormatError, IndexStats
+from index import Answer, ArticleQAError, IndexFormatError, IndexStats, normalize_question
 
 from ..config import MAX_PASSAGES, Settings
 from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
@@ -109,7 +109,7 @@ class QACog(commands.Cog):
     ) -> None:
         # Every path starts with the acknowledgement (a deferral or a private refusal): the checks before it
         # are counters, and Discord drops interactions not acknowledged within 3 seconds.
-        question = " ".join(question.split())
+        question = normalize_question(question)
         problem = self._refusal(question, interaction.user.id)
         if problem is not None:
             await self._acknowledge(
@@ -252,7 +252,7 @@ class QACog(commands.Cog):
             return None
         if message.guild is not None and me.id not in message.raw_mentions:
             return None
-        return " ".join(re.sub(rf"<@!?{me.id}>", " ", message.content).split())
+        return normalize_question(re.sub(rf"<@!?{me.id}>", " ", message.content))
 
     # -- shared machinery -----------------------------------------------------------------------
 
