@@ -202,6 +202,7 @@ class QABot(commands.AutoShardedBot):
         failures, last_failure = 0, ""
         while True:
             await asyncio.sleep(reload_delay(interval, failures))
+            unexpected: BaseException | None = None
             try:
                 if await asyncio.to_thread(loader.is_current, self.service):
                     continue
@@ -212,11 +213,14 @@ class QABot(commands.AutoShardedBot):
             except ArticleQAError as err:
                 failure = str(err)
             except Exception as err:
-                failure = repr(err)
-                _log.debug("hot reload failed", exc_info=True)
+                failure, unexpected = repr(err), err
             failures = failures + 1 if failure else 0
             if failure and failure != last_failure:  # each distinct failure once, not at every retry
-                _log.warning("hot reload failed; still answering from the previous index: %s", failure)
+                _log.warning(
+                    "hot reload failed; still answering from the previous index: %s",
+                    failure,
+                    exc_info=unexpected,
+                )
             last_failure = failure
 
     async def launch_shards(self) -> None:
