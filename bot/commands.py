@@ -39,14 +39,15 @@ log = logging.getLogger(__name__)
 
 
 def indexed_corpus(index_dir: Path) -> Path | None:
-    """The corpus the live index of `index_dir` was built from, or None without a readable index."""
+    """The corpus the live index of `index_dir` was built from, or None without a readable index or
+    when that corpus is no longer where it was (a moved checkout answers from its configured corpus)."""
     manifest = live_manifest(index_dir)
     if manifest is None:
         return None
     # The manifest keeps the corpus's resolved path (index.corpus_path); indexes built before it did
     # kept it as their corpus. Anything else cannot be opened again, so it is not taken for one.
     recorded = Path(manifest.corpus_path or manifest.corpus)
-    return recorded if recorded.is_absolute() else None
+    return recorded if recorded.is_absolute() and recorded.exists() else None
 
 
 def answering_settings(settings: Settings, *, corpus_given: bool) -> Settings:

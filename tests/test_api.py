@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import index
-from bot.commands import indexed_corpus, run_ask
+from bot.commands import answering_settings, indexed_corpus, run_ask
 from bot.config import Settings
 from bot.service import open_service, user_message
 from index import (
@@ -156,3 +156,22 @@ def test_a_shared_answer_type_is_the_models_one() -> None:
 def test_questions_are_normalized_one_way_everywhere() -> None:
     assert index.normalize_question("  how long\n\tdid the talks\u00a0last ") == "how long did the talks last"
     assert index.normalize_question("caf\udce9 opening hours") == "caf? opening hours"
+
+
+def test_a_moved_checkout_answers_without_rebuilding(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copytree(corpus_dir, checkout / "corpus")
+    monkeypatch.chdir(checkout)
+    relative = Settings(_env_file=None, corpus=Path("corpus"), index_dir=Path(".article-qa"))  # type: ignore[call-arg]
+    open_service(relative, stream=io.StringIO())
+    built = (checkout / ".article-qa" / "CURRENT").read_text(encoding="utf-8")
+    moved = tmp_path / "moved"
+    checkout.rename(moved)
+    monkeypatch.chdir(moved)
+    settings = answering_settings(relative, corpus_given=False)
+    assert settings.corpus == Path("corpus")  # the recorded path is gone: the configured corpus answers
+    assert open_service(settings, stream=io.StringIO()).answer(QUESTION).found
+    assert (moved / ".article-qa" / "CURRENT").read_text(encoding="utf-8") == built  # not rebuilt
