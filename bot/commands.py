@@ -39,15 +39,14 @@ log = logging.getLogger(__name__)
 
 
 def indexed_corpus(index_dir: Path) -> Path | None:
-    """The corpus the live index of `index_dir` was built from, or None without a readable index or
-    when that corpus is no longer where it was (a moved checkout answers from its configured corpus)."""
+    """The corpus the live index of `index_dir` was built from, or None without a readable index."""
     manifest = live_manifest(index_dir)
     if manifest is None:
         return None
     # The manifest keeps the corpus's resolved path (index.corpus_path); indexes built before it did
     # kept it as their corpus. Anything else cannot be opened again, so it is not taken for one.
     recorded = Path(manifest.corpus_path or manifest.corpus)
-    return recorded if recorded.is_absolute() and recorded.exists() else None
+    return recorded if recorded.is_absolute() else None
 
 
 def answering_settings(settings: Settings, *, corpus_given: bool) -> Settings:
@@ -62,7 +61,16 @@ def answering_settings(settings: Settings, *, corpus_given: bool) -> Settings:
     recorded = indexed_corpus(settings.index_dir)
     if recorded is None or corpus_path(settings.corpus) == str(recorded):
         return settings
+    if not recorded.exists() and _indexed_as_is(settings):
+        return settings  # a moved checkout: its configured corpus is the one indexed, under a new path
     return settings.model_copy(update={"corpus": recorded})
+
+
+def _indexed_as_is(settings: Settings) -> bool:
+    """True when the index serves the configured corpus as it is (same name and files)."""
+    if not settings.corpus.exists():
+        return False
+    return index_status(settings.corpus, settings.index_dir, index_config(settings)).usable
 
 
 def warn_if_replacing(settings: Settings) -> bool:
