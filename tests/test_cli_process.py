@@ -179,7 +179,9 @@ def test_help_loads_neither_the_engine_nor_pydantic(tmp_path: Path) -> None:
 def test_ask_loads_neither_discord_nor_the_evaluation(built: tuple[str, ...], tmp_path: Path) -> None:
     loaded = _modules_after(repr(["ask", "bridge repairs", *built]), tmp_path)
     assert "index.answer" in loaded  # it did answer
-    assert not {"discord", "bot.discord_app", "bot.evaluate", "index.evaluation"} & loaded
+    assert not {"discord", "bot.discord_app", "bot.evaluate", "index.evaluation", "rank_bm25"} & loaded
+    # A current index is answered from without loading the build side.
+    assert not {"index.builder", "index.loader", "index.htmltext"} & loaded
 
 
 class Terminal:
