@@ -26,7 +26,6 @@ HELP = """Type a question and press Enter. Commands:
   :quit    leave (or Ctrl-D); Ctrl-C clears the line"""
 PROMPT = "question> "
 NO_WORDS = "the question has no searchable words; ask about a name, a place, a topic or an event"
-MAX_K = MAX_PASSAGES
 
 
 Heal = Callable[[Answerer, IndexFormatError], Answerer]
@@ -85,11 +84,11 @@ def _command(session: _Session, line: str) -> bool:
     elif command == ":k":
         if not argument:
             out.write(f"showing {session.k} passage(s) per answer\n")
-        elif argument.isdigit() and 1 <= int(argument) <= MAX_K:
+        elif argument.isdigit() and 1 <= int(argument) <= MAX_PASSAGES:
             session.k = int(argument)
             out.write(f"showing {session.k} passage(s) per answer\n")
         else:
-            out.write(f"k must be 1-{MAX_K}\n")
+            out.write(f"k must be 1-{MAX_PASSAGES}\n")
     elif command == ":info":
         out.write(_info(session.answerer) + "\n")
     elif command == ":reload":
