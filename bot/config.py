@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-MAX_PASSAGES = 10  # the most passages an answer shows, in every front-end
+from .limits import MAX_PASSAGES
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import discord
 
 from index import Answer, IndexStats, Passage, Source
 
-from .config import MAX_PASSAGES
+from .limits import MAX_PASSAGES
 from .render import NO_ANSWER
 
 _log = logging.getLogger(__name__)

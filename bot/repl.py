@@ -12,14 +12,14 @@ from typing import TextIO
 
 from index import Answer, Answerer, ArticleQAError, IndexFormatError, has_searchable_words
 
-from .config import MAX_PASSAGES
+from .limits import MAX_PASSAGES
 from .render import marker_bold, to_text
 from .terminal import age, bold_style, printable
 
 log = logging.getLogger(__name__)
 
-HELP = """Type a question and press Enter. Commands:
-  :k N     show N passages per answer (1-10); :k alone shows the current value
+HELP = f"""Type a question and press Enter. Commands:
+  :k N     show N passages per answer (1-{MAX_PASSAGES}); :k alone shows the current value
   :info    the corpus, how many articles and passages are indexed, and when
   :reload  reopen the index, rebuilding it first if the corpus changed
   :help    this help

@@ -18,8 +18,9 @@ from discord.ext import commands
 
 from index import Answer, ArticleQAError, IndexFormatError, IndexStats, normalize_question
 
-from ..config import MAX_PASSAGES, Settings
+from ..config import Settings
 from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
+from ..limits import MAX_PASSAGES
 from ..ratelimit import ReplyLimits, SlidingWindow
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class QACog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about the news articles")
     @app_commands.describe(
         question="Your question, e.g. how long did the talks last",
-        k="How many passages to show at once (1-10)",
+        k=f"How many passages to show at once (1-{MAX_PASSAGES})",
         private="Show the answer only to you",
     )
     async def ask(
