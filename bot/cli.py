@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .exitcodes import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from .parser import parse
 
 if TYPE_CHECKING:
@@ -18,10 +19,6 @@ if TYPE_CHECKING:
 # and each command imports the engine, pydantic, Discord or the evaluation code when it runs.
 
 log = logging.getLogger("article_qa")
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped with Ctrl-C
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports `yes | head -1`
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -79,9 +76,10 @@ def _discard_stdout() -> None:
 
 def _main(argv: list[str]) -> int:
     args = parse(argv)
-    from index.errors import ArticleQAError, CorpusError, IndexDirectoryError, QuestionError
+    from index import ArticleQAError, CorpusError, IndexDirectoryError, QuestionError
 
     from .config import SETTINGS_ERRORS, settings_error_message, warn_about_env_file
+    from .service import user_message
 
     try:
         settings = _settings(args)
@@ -94,10 +92,10 @@ def _main(argv: list[str]) -> int:
     try:
         return _run(args, settings)
     except (CorpusError, IndexDirectoryError, QuestionError) as err:
-        log.error("%s", err)
+        log.error("%s", user_message(err))
         return EXIT_USAGE
     except ArticleQAError as err:
-        log.error("%s", err)
+        log.error("%s", user_message(err))
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
@@ -142,13 +140,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _interruptible_index(settings: Settings) -> int:
     """`article-qa index`, saying on Ctrl-C which index is live afterwards."""
+    from index import live_generation
+
     from . import commands
 
-    before = commands.live_generation(settings.index_dir)
+    before = live_generation(settings.index_dir)
     try:
         return commands.run_index(settings, sys.stdout)
     except KeyboardInterrupt:
-        after = commands.live_generation(settings.index_dir)
+        after = live_generation(settings.index_dir)
         if after is None:
             outcome = "no index was built"
         elif after == before:

@@ -9,15 +9,28 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from index.answer import QAService
-from index.builder import corpus_key, index_status
-from index.errors import ArticleQAError, CorpusError, IndexMissingError, QuestionError
-from index.store import IndexStore
+from index import (
+    Answerer,
+    ArticleQAError,
+    CorpusError,
+    IndexFormatError,
+    IndexMissingError,
+    Manifest,
+    QAService,
+    QuestionError,
+    corpus_path,
+    has_searchable_words,
+    index_status,
+    live_manifest,
+    verify_index,
+)
 
 from .config import Settings
+from .exitcodes import EXIT_ERROR, EXIT_OK
 from .render import to_json, to_text
-from .repl import NO_WORDS, has_searchable_words, readline_history, run_repl, shortfall
-from .service import build, index_config, open_service
+from .repl import NO_WORDS, readline_history, run_repl, shortfall
+from .service import build, index_config, open_service, recover_from_damage, user_message
+from .state import REPL_HISTORY, state_path
 from .terminal import age, bold_style
 
 log = logging.getLogger(__name__)
@@ -25,17 +38,15 @@ log = logging.getLogger(__name__)
 # Build progress goes to the stderr of the moment: bot.service binds its default stream when it is
 # imported, and this module is imported late, by the command that runs.
 
-EXIT_OK, EXIT_ERROR = 0, 1
-
 
 def indexed_corpus(index_dir: Path) -> Path | None:
     """The corpus the live index of `index_dir` was built from, or None without a readable index."""
-    try:
-        recorded = Path(IndexStore(index_dir).read_manifest().corpus)
-    except ArticleQAError:
+    manifest = live_manifest(index_dir)
+    if manifest is None:
         return None
-    # The manifest keeps the corpus as its resolved path (index.builder.corpus_key); anything else
-    # cannot be opened again, so it is not taken for one.
+    # The manifest keeps the corpus's resolved path (index.corpus_path); indexes built before it did
+    # kept it as their corpus. Anything else cannot be opened again, so it is not taken for one.
+    recorded = Path(manifest.corpus_path or manifest.corpus)
     return recorded if recorded.is_absolute() else None
 
 
@@ -49,15 +60,24 @@ def answering_settings(settings: Settings, *, corpus_given: bool) -> Settings:
     if corpus_given:
         return settings
     recorded = indexed_corpus(settings.index_dir)
-    if recorded is None or corpus_key(settings.corpus) == str(recorded):
+    if recorded is None or corpus_path(settings.corpus) == str(recorded):
         return settings
+    if not recorded.exists() and _indexed_as_is(settings):
+        return settings  # a moved checkout: its configured corpus is the one indexed, under a new path
     return settings.model_copy(update={"corpus": recorded})
+
+
+def _indexed_as_is(settings: Settings) -> bool:
+    """True when the index serves the configured corpus as it is (same name and files)."""
+    if not settings.corpus.exists():
+        return False
+    return index_status(settings.corpus, settings.index_dir, index_config(settings)).usable
 
 
 def warn_if_replacing(settings: Settings) -> bool:
     """Say so before an explicitly named corpus replaces the index of another corpus; True if it will."""
     recorded = indexed_corpus(settings.index_dir)
-    if recorded is None or str(recorded) == corpus_key(settings.corpus):
+    if recorded is None or str(recorded) == corpus_path(settings.corpus):
         return False
     log.warning("replacing the index of %s with %s", recorded, settings.corpus)
     return True
@@ -78,7 +98,7 @@ def run_index(settings: Settings, out: TextIO) -> int:
     manifest = build(settings, stream=sys.stderr)
     skipped = f", {manifest.skipped_files:,} file(s) skipped" if manifest.skipped_files else ""
     out.write(
-        f"Indexed {manifest.passages:,} passages from {manifest.articles:,} articles of {manifest.corpus} "
+        f"Indexed {manifest.passages:,} passages from {manifest.articles:,} articles of {_local(manifest)} "
         f"in {manifest.build_seconds:.2f} s{skipped} -> {settings.index_dir}\n"
     )
     return EXIT_OK
@@ -86,16 +106,13 @@ def run_index(settings: Settings, out: TextIO) -> int:
 
 def run_verify(settings: Settings, out: TextIO) -> int:
     """`article-qa index --verify`: checksum the index as it is, without building anything first."""
-    store = IndexStore(settings.index_dir)
     try:
-        generation = store.current()
-        manifest = store.read_manifest(generation)
-        store.verify(generation, manifest, full=True)
+        manifest = verify_index(settings.index_dir)
     except IndexMissingError as err:
-        log.error("%s", err)
+        log.error("%s", user_message(err))
         return EXIT_ERROR
     except ArticleQAError as err:
-        log.error("the index is damaged: %s", err)
+        log.error("the index is damaged: %s", user_message(err))
         return EXIT_ERROR
     status = index_status(settings.corpus, settings.index_dir, index_config(settings))
     freshness = (
@@ -106,9 +123,14 @@ def run_verify(settings: Settings, out: TextIO) -> int:
     out.write(
         f"The index in {settings.index_dir} is intact: {len(manifest.files)} files checked.\n"
         f"It holds {manifest.passages:,} passages from {manifest.articles:,} articles of "
-        f"{manifest.corpus}, built {age(_built_at(manifest.built_at))}.\n{freshness}\n"
+        f"{_local(manifest)}, built {age(_built_at(manifest.built_at))}.\n{freshness}\n"
     )
     return EXIT_OK
+
+
+def _local(manifest: Manifest) -> str:
+    """Where the corpus of `manifest` is, for the person at this machine (Discord shows its name only)."""
+    return manifest.corpus_path or manifest.corpus
 
 
 def _built_at(iso: str) -> dt.datetime:
@@ -124,7 +146,11 @@ def run_ask(settings: Settings, question: str, *, as_json: bool, rebuild: bool, 
     if not has_searchable_words(question):
         raise QuestionError(NO_WORDS)
     service = open_answering(settings, rebuild=rebuild)
-    answer = service.answer(question, settings.top_k)
+    try:
+        answer = service.answer(question, settings.top_k)
+    except IndexFormatError as err:  # a passage failed its checksum: heal once, then ask again
+        service = recover_from_damage(settings, service, err)
+        answer = service.answer(question, settings.top_k)
     if as_json:
         out.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
         return EXIT_OK
@@ -140,12 +166,23 @@ def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
     def reopen() -> QAService:
         return open_service(settings, stream=sys.stderr)
 
+    def heal(answerer: Answerer, err: IndexFormatError) -> Answerer:
+        if not isinstance(answerer, QAService):
+            raise err
+        return recover_from_damage(settings, answerer, err)
+
     if not sys.stdin.isatty():
         return run_repl(
-            service, input_fn=_stdin_line, out=out, k=settings.top_k, interactive=False, reopen=reopen
+            service,
+            input_fn=_stdin_line,
+            out=out,
+            k=settings.top_k,
+            interactive=False,
+            reopen=reopen,
+            heal=heal,
         )
-    with readline_history(settings.index_dir / "repl_history"):
-        return run_repl(service, out=out, k=settings.top_k, reopen=reopen)
+    with readline_history(state_path(settings, REPL_HISTORY)):
+        return run_repl(service, out=out, k=settings.top_k, reopen=reopen, heal=heal)
 
 
 def _stdin_line(_prompt: str) -> str:
@@ -173,11 +210,3 @@ def run_fetch(settings: Settings, out: TextIO) -> int:
     if report.changed:
         on_corpus_changed(settings)
     return EXIT_OK
-
-
-def live_generation(index_dir: Path) -> str | None:
-    """The name of the live index generation, to tell afterwards whether a build replaced it."""
-    try:
-        return IndexStore(index_dir).current().name
-    except ArticleQAError:
-        return None

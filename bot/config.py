@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from .limits import MAX_PASSAGES
+
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "ARTICLE_QA_"
@@ -35,7 +37,9 @@ class Settings(BaseSettings):
 
     corpus: Path = Path("corpus")
     index_dir: Path = Path(".article-qa")
-    top_k: int = Field(3, ge=1, le=10)
+    # REPL history, Discord command sync and eval indexes; by default beside index_dir (bot.state).
+    state_dir: Path | None = None
+    top_k: int = Field(3, ge=1, le=MAX_PASSAGES)
     chunk_words: int = Field(150, ge=20, le=1000)
     chunk_overlap_sentences: int = Field(1, ge=0, le=10)
     max_question_chars: int = Field(500, ge=10, le=10_000)

@@ -12,20 +12,21 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import discord
 from discord.ext import commands
 
-from index.errors import ArticleQAError
-from index.models import IndexStats
+from index import ArticleQAError, IndexFormatError, IndexStats
 
 from . import discord_compat
 from .config import Settings
 from .hardening import write_private
+from .state import COMMANDS_MARKER, state_path
 
 if TYPE_CHECKING:
-    from index.answer import Answerer
+    from index import Answerer
 
 _log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 5.0  # questions in flight get this long to be answered on SIGINT/SIGTERM
-COMMANDS_MARKER = "discord-commands.json"  # in the index dir: what was last synced, to skip needless syncs
+# After failed hot reloads the corpus poll waits interval x 2, x 4 ... doubling at most this many times.
+RELOAD_BACKOFF_DOUBLINGS = 5
 
 
 class ServiceLoader(Protocol):
@@ -34,6 +35,8 @@ class ServiceLoader(Protocol):
     def open(self, *, rebuild: bool) -> Answerer: ...
 
     def is_current(self, service: Answerer) -> bool: ...
+
+    def heal(self, service: Answerer, damage: IndexFormatError) -> Answerer: ...
 
 
 @runtime_checkable
@@ -122,7 +125,7 @@ class QABot(commands.AutoShardedBot):
         target = f"guild {guild_id}" if guild_id is not None else "global"
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(json.dumps([target, payload], sort_keys=True).encode()).hexdigest()
-        marker = self.settings.index_dir / COMMANDS_MARKER
+        marker = state_path(self.settings, COMMANDS_MARKER)
         try:
             synced: dict[str, str] = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -163,19 +166,43 @@ class QABot(commands.AutoShardedBot):
         _log.info("now answering from %s articles, %s passages", stats.articles, stats.passages)
         return stats
 
+    async def heal_service(self, damaged: Answerer, damage: IndexFormatError) -> Answerer:
+        """The service to ask again once `damaged` failed a checksum while answering: the one already
+        swapped in by another question, else a healed one (rebuilt, or the live index reopened)."""
+        if self._loader is None:
+            raise damage
+        loader = self._loader
+        async with self._reload_lock:
+            if self.service is damaged:
+                self.service = await asyncio.to_thread(loader.heal, damaged, damage)
+            return self.service
+
     async def _poll_corpus(self, interval: float) -> None:
         loader = self._loader
         assert loader is not None
+        failures, last_failure = 0, ""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(reload_delay(interval, failures))
+            unexpected: BaseException | None = None
             try:
-                if not await asyncio.to_thread(loader.is_current, self.service):
+                if await asyncio.to_thread(loader.is_current, self.service):
+                    continue
+                if failures == 0:
                     _log.info("the corpus or settings changed: rebuilding the index")
-                    await self.reload_service(rebuild=False)
+                await self.reload_service(rebuild=False)
+                failure = getattr(self.service, "stale_reason", None) or ""
             except ArticleQAError as err:
-                _log.warning("hot reload failed; still answering from the previous index: %s", err)
-            except Exception:
-                _log.exception("hot reload failed; still answering from the previous index")
+                failure = str(err)
+            except Exception as err:
+                failure, unexpected = repr(err), err
+            failures = failures + 1 if failure else 0
+            if failure and failure != last_failure:  # each distinct failure once, not at every retry
+                _log.warning(
+                    "hot reload failed; still answering from the previous index: %s",
+                    failure,
+                    exc_info=unexpected,
+                )
+            last_failure = failure
 
     async def launch_shards(self) -> None:
         """AutoShardedClient.launch_shards, plus the gateway URL setting and the session start budget."""
@@ -194,3 +221,8 @@ class QABot(commands.AutoShardedBot):
         for task in self._followers:
             task.cancel()
         await super().close()
+
+
+def reload_delay(interval: float, failures: int) -> float:
+    """Seconds until the next corpus poll: the interval, doubled after each failed rebuild, capped."""
+    return interval * (1 << min(failures, RELOAD_BACKOFF_DOUBLINGS))

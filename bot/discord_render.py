@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import discord
 
-from index.models import Answer, IndexStats, Passage, Source
+from index import Answer, IndexStats, Passage, Source
 
+from .limits import MAX_PASSAGES
 from .render import NO_ANSWER, NOT_ANSWERED
 
 _log = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ EMBED_TOTAL_LIMIT = 6000
 # The best passage gets room for a full chunk; the others share what is left of the 6000 total.
 BEST_PASSAGE_LIMIT = 2400
 # Passages fetched per question: /ask shows k of them, "More" pages through the rest.
-MAX_PASSAGES = 10
 VIEW_TIMEOUT_SECONDS = 600.0  # interaction tokens last 15 minutes, so disable the buttons well before
 
 ELLIPSIS = "…"

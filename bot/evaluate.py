@@ -12,26 +12,28 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from index.builder import corpus_key, index_status
-from index.errors import ArticleQAError
-from index.evaluation import (
+from index import (
     Metrics,
     PlainBM25,
     QuestionResult,
+    corpus_path,
+    index_status,
+    live_generation,
+    load_corpus,
     read_questions,
     run_questions,
     summarize,
 )
-from index.loader import load_corpus
-from index.store import IndexStore
 
 from .config import Settings
+from .exitcodes import EXIT_OK, EXIT_USAGE
+from .progress import StderrProgress
 from .render import passage_json
 from .service import index_config, open_service
+from .state import EVAL_INDEXES, state_path
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_K = 10
 PROGRESS_MIN_QUESTIONS = 100  # shorter runs finish too fast to need a progress bar
 
@@ -71,10 +73,10 @@ def add_eval_parser(
 
 
 def eval_index_dir(settings: Settings) -> Path:
-    """The corpus-specific index directory of an eval run, inside the configured index directory."""
+    """The corpus-specific index directory of an eval run, in the state folder (never the bot's index)."""
     name = re.sub(r"[^\w.-]+", "-", settings.corpus.resolve().name).strip("-") or "corpus"
-    digest = hashlib.sha256(corpus_key(settings.corpus).encode()).hexdigest()[:12]
-    return settings.index_dir / "eval" / f"{name}-{digest}"
+    digest = hashlib.sha256(corpus_path(settings.corpus).encode()).hexdigest()[:12]
+    return state_path(settings, EVAL_INDEXES) / f"{name}-{digest}"
 
 
 def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
@@ -102,14 +104,14 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     service = open_service(settings)
     reused = before is not None and before == _generation(settings)
     questions = loaded.questions
-    results = run_questions(service.answer, questions, k, ProgressBar("ours", len(questions)))
+    results = run_questions(service.answer, questions, k, _progress().stage("ours"))
     ours = summarize(results, k, service.manifest.build_seconds)
     baseline: Metrics | None = None
     if args.baseline:
         started = time.perf_counter()
         plain = PlainBM25(load_corpus(settings.corpus).articles)
         build_s = time.perf_counter() - started
-        plain_results = run_questions(plain.answer, questions, k, ProgressBar("baseline", len(questions)))
+        plain_results = run_questions(plain.answer, questions, k, _progress().stage("baseline"))
         baseline = summarize(plain_results, k, build_s)
     if args.json:
         data = ours.to_json()
@@ -134,10 +136,7 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
 
 def _generation(settings: Settings) -> str | None:
     """The live index generation of the configured directory, if any (to tell a reuse from a rebuild)."""
-    try:
-        return IndexStore(settings.index_dir).current().name
-    except ArticleQAError:
-        return None
+    return live_generation(settings.index_dir)
 
 
 def result_json(result: QuestionResult) -> dict[str, Any]:
@@ -210,33 +209,5 @@ def _flat(data: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
-class ProgressBar:
-    """Progress of a long run on stderr: a live bar on a terminal, a line every few seconds otherwise."""
-
-    def __init__(
-        self, label: str, total: int, stream: TextIO | None = None, interval: float = 5.0, width: int = 30
-    ) -> None:
-        self._label = label
-        self._stream = stream if stream is not None else sys.stderr
-        self._enabled = total >= PROGRESS_MIN_QUESTIONS
-        self._live = self._stream.isatty()
-        self._interval = interval if not self._live else 0.1
-        self._width = width
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        now = time.monotonic()
-        finished = done >= total
-        if not finished and now - self._last < self._interval:
-            return
-        self._last = now
-        filled = self._width * done // max(total, 1)
-        bar = "#" * filled + "." * (self._width - filled)
-        line = f"{self._label}: [{bar}] {done:,}/{total:,}"
-        if self._live:
-            self._stream.write(f"\r\033[K{line}" + ("\n" if finished else ""))
-        else:
-            self._stream.write(line + "\n")
-        self._stream.flush()
+def _progress(stream: TextIO | None = None) -> StderrProgress:
+    return StderrProgress(stream, interval=5.0, min_total=PROGRESS_MIN_QUESTIONS, width=30)

@@ -9,23 +9,27 @@ import logging
 import random
 import re
 import signal
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 import yarl
 
+from index import IndexFormatError
+
 from . import discord_compat
 from .config import Settings
 from .discord_app import QABot, ServiceLoader
+from .exitcodes import EXIT_OK, EXIT_USAGE
 from .hardening import disable_core_dumps, quiet_discord_loggers
 
 if TYPE_CHECKING:
-    from index.answer import Answerer
+    from index import Answerer
 
 _log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_USAGE = 0, 2  # as in cli.py
 # Crash restarts wait 5 s, 10 s, 20 s ... up to 10 minutes, so a crash loop stays far below Discord's
 # 1000 logins a day; a run that stayed up this long counts as healthy and resets the backoff.
 RESTART_BASE_SECONDS = 5.0
@@ -46,22 +50,49 @@ UNREACHABLE_HINT = "check the network or ARTICLE_QA_DISCORD_API_BASE"
 
 
 class _EngineLoader:
-    """The real ServiceLoader: `bot.service.open_service` and `index_is_current`."""
+    """The real ServiceLoader: serves the last good index (marked stale) when a rebuild fails."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     def open(self, *, rebuild: bool) -> Answerer:
-        from .service import open_service
+        from .service import open_or_stale
 
-        return open_service(self._settings, rebuild=rebuild)
+        return open_or_stale(self._settings, rebuild=rebuild)
 
     def is_current(self, service: Answerer) -> bool:
-        from index.answer import QAService
+        from index import QAService
 
-        from .service import index_is_current
+        from .service import is_current
 
-        return not isinstance(service, QAService) or index_is_current(self._settings, service)
+        return not isinstance(service, QAService) or is_current(self._settings, service)
+
+    def heal(self, service: Answerer, damage: IndexFormatError) -> Answerer:
+        from index import QAService
+
+        from .service import recover_from_damage
+
+        if not isinstance(service, QAService):
+            raise damage
+        return recover_from_damage(self._settings, service, damage)
+
+
+def start_prefetch(service: Answerer) -> threading.Thread | None:
+    """Read the index in from disk in a daemon thread while the bot connects, so that the first
+    questions are as fast as the rest; None for a service that has nothing to read in."""
+    prefetch = getattr(service, "prefetch", None)
+    if prefetch is None:
+        return None
+    thread = threading.Thread(target=_prefetch, args=(prefetch,), name="article-qa prefetch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch(prefetch: Callable[[], None]) -> None:
+    try:
+        prefetch()
+    except Exception:  # a slow first question is the only cost: never take the bot down for it
+        _log.debug("could not read the index in ahead of questions", exc_info=True)
 
 
 def use_endpoints(settings: Settings) -> None:
@@ -114,6 +145,9 @@ def run_discord(settings: Settings, *, sync: bool = False) -> int:
         return EXIT_USAGE
     loader = _EngineLoader(settings)
     service = loader.open(rebuild=False)  # before connecting: never inside an interaction
+    if getattr(service, "stale_reason", None):
+        _log.warning("index is out of date (could not rebuild: %s)", service.stale_reason)  # type: ignore[attr-defined]
+    start_prefetch(service)
     # The heap built so far lives as long as the bot: keep it out of the garbage collector's sweeps,
     # which otherwise stall the event loop for 100+ ms at a time under load.
     gc.collect()

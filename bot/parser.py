@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .limits import MAX_PASSAGES
+
 DEFAULT_K = 3  # bot.config.Settings.top_k; a test keeps the two equal
 
 CORPUS_HELP = (
@@ -109,7 +111,7 @@ def _k_option(parser: argparse.ArgumentParser) -> None:
         type=int,
         choices=range(1, 11),
         metavar="N",
-        help=f"passages to show, 1-10 (default: {DEFAULT_K}; env ARTICLE_QA_TOP_K)",
+        help=f"passages to show, 1-{MAX_PASSAGES} (default: {DEFAULT_K}; env ARTICLE_QA_TOP_K)",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from index.models import Answer, Passage, Source
+from index import Answer, Passage, Source
 
 NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
 NOT_ANSWERED = "No passage answers this directly; the closest:"

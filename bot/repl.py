@@ -7,38 +7,29 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-from index.analyzer import Analyzer, AnalyzerConfig
-from index.answer import Answerer
-from index.errors import ArticleQAError
+from index import Answer, Answerer, ArticleQAError, IndexFormatError, has_searchable_words
 
+from .limits import MAX_PASSAGES
 from .render import marker_bold, to_text
 from .terminal import age, bold_style, printable
 
 log = logging.getLogger(__name__)
 
-HELP = """Type a question and press Enter. Commands:
-  :k N     show N passages per answer (1-10); :k alone shows the current value
+HELP = f"""Type a question and press Enter. Commands:
+  :k N     show N passages per answer (1-{MAX_PASSAGES}); :k alone shows the current value
   :info    the corpus, how many articles and passages are indexed, and when
   :reload  reopen the index, rebuilding it first if the corpus changed
   :help    this help
   :quit    leave (or Ctrl-D); Ctrl-C clears the line"""
 PROMPT = "question> "
 NO_WORDS = "the question has no searchable words; ask about a name, a place, a topic or an event"
-MAX_K = 10
 
 
-@lru_cache(maxsize=1)
-def _analyzer() -> Analyzer:
-    return Analyzer(AnalyzerConfig())
-
-
-def has_searchable_words(question: str) -> bool:
-    """False for questions made only of stopwords and punctuation ("", "?", "the"): nothing to look up."""
-    return bool(_analyzer().query_terms(question))
+Heal = Callable[[Answerer, IndexFormatError], Answerer]
+"""Given an answerer whose index failed a checksum while answering, the answerer to ask again."""
 
 
 def shortfall(shown: int, k: int) -> str | None:
@@ -78,6 +69,7 @@ class _Session:
     k: int
     out: TextIO
     reopen: Callable[[], Answerer] | None
+    heal: Heal | None = None
 
 
 def _command(session: _Session, line: str) -> bool:
@@ -92,11 +84,11 @@ def _command(session: _Session, line: str) -> bool:
     elif command == ":k":
         if not argument:
             out.write(f"showing {session.k} passage(s) per answer\n")
-        elif argument.isdigit() and 1 <= int(argument) <= MAX_K:
+        elif argument.isdigit() and 1 <= int(argument) <= MAX_PASSAGES:
             session.k = int(argument)
             out.write(f"showing {session.k} passage(s) per answer\n")
         else:
-            out.write(f"k must be 1-{MAX_K}\n")
+            out.write(f"k must be 1-{MAX_PASSAGES}\n")
     elif command == ":info":
         out.write(_info(session.answerer) + "\n")
     elif command == ":reload":
@@ -134,12 +126,24 @@ def _ask(session: _Session, question: str, bold: Callable[[str], str]) -> None:
         session.out.write(NO_WORDS + "\n")
         return
     try:
-        answer = session.answerer.answer(question, session.k)
+        answer = _answer_healing(session, question)
     except ArticleQAError as err:
         session.out.write(f"{err}\n")
         return
     note = shortfall(len(answer.passages), session.k)
     session.out.write(to_text(answer, bold) + (f"\n\n({note})" if note else "") + "\n\n")
+
+
+def _answer_healing(session: _Session, question: str) -> Answer:
+    """The answer; when a passage of the index fails its checksum, the index is healed once and the
+    question asked again."""
+    try:
+        return session.answerer.answer(question, session.k)
+    except IndexFormatError as err:
+        if session.heal is None:
+            raise
+        session.answerer = session.heal(session.answerer, err)
+    return session.answerer.answer(question, session.k)
 
 
 def run_repl(
@@ -150,14 +154,16 @@ def run_repl(
     k: int = 3,
     interactive: bool = True,
     reopen: Callable[[], Answerer] | None = None,
+    heal: Heal | None = None,
 ) -> int:
     """Answer questions until `:quit` or end of input; returns the exit code.
 
     On a terminal (`interactive`), Ctrl-C abandons the line being typed or the answer being looked up,
     as in a shell. Reading from a pipe, Ctrl-C stops the loop (exit code 130). `reopen` serves
-    `:reload`: it returns the answerer of the index as it is now.
+    `:reload`: it returns the answerer of the index as it is now. `heal` replaces an answerer whose
+    index turns out damaged while answering, once per question.
     """
-    session = _Session(answerer, k, out, reopen)
+    session = _Session(answerer, k, out, reopen, heal)
     bold = bold_style(out) if interactive else marker_bold
     prompt = PROMPT if interactive else ""
     if interactive:

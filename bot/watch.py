@@ -13,10 +13,7 @@ from typing import Any
 
 import watchfiles
 
-from index.builder import index_status
-from index.corpusfiles import SUFFIXES
-from index.errors import ArticleQAError
-from index.store import Manifest
+from index import SUFFIXES, ArticleQAError, Manifest, index_status
 
 from .config import Settings
 from .service import build, index_config

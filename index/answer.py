@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,11 +12,14 @@ from typing import Protocol
 
 from . import citations, evidence, rerank
 from .analyzer import Analyzer
-from .builder import IndexConfig, load_generation
+from .bm25 import lucene_idf
 from .errors import QuestionError
+from .generation import load_generation
 from .models import Answer, Chunk, IndexStats, Passage, Source
+from .question import normalize_question
 from .records import Records
 from .rerank import RerankConfig
+from .settings import IndexConfig, corpus_label, staleness
 from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
 
@@ -87,6 +89,8 @@ class QAService:
     ) -> None:
         self.index_dir = index_dir
         self.generation = index_dir  # the generation folder, when opened from one
+        # Why this index is served although out of date (a rebuild failed); None while it is current.
+        self.stale_reason: str | None = None
         self._engine = engine
         self._records = records
         self.manifest = manifest
@@ -122,13 +126,25 @@ class QAService:
         """Checksum every file of the generation this service answers from (slow on large indexes)."""
         IndexStore(self.index_dir).verify(self.generation, self.manifest, full=True)
 
+    def prefetch(self) -> None:
+        """Read the index's memory-mapped postings in, so that the first questions do not wait on the
+        disk; slow on large indexes and mostly outside the GIL: run it in a background thread."""
+        prefetch = getattr(self._engine, "prefetch", None)
+        if prefetch is not None:
+            prefetch()
+
+    def is_current(self, corpus: Path, config: IndexConfig) -> bool:
+        """True while `corpus` on disk and `config` still match the index this service answers from."""
+        return staleness(self.manifest, corpus, config) is None
+
     def stats(self) -> IndexStats:
+        """What the index holds; its corpus by name only (safe to show remote users)."""
         return IndexStats(
             articles=self.manifest.articles,
             passages=self.manifest.passages,
             built_at=dt.datetime.fromisoformat(self.manifest.built_at),
             build_seconds=self.manifest.build_seconds,
-            corpus=self.manifest.corpus,
+            corpus=corpus_label(self.manifest.corpus),
             skipped_files=self.manifest.skipped_files,
         )
 
@@ -144,8 +160,7 @@ class QAService:
         self, question: str, k: int | None = None
     ) -> tuple[Answer, evidence.Evidence | None]:
         """`answer`, and what its best passage holds of the question (None without a passage)."""
-        # Lone surrogates (argv bytes that are not UTF-8) could never be printed or sent: replace them.
-        question = " ".join(question.encode("utf-8", "replace").decode("utf-8").split())
+        question = normalize_question(question)
         if len(question) > self.config.max_question_chars:
             raise QuestionError(
                 f"the question is {len(question)} characters long; please keep it under "
@@ -191,8 +206,7 @@ class QAService:
         return Answer(question, passages, short), found
 
     def _idf(self, term: str) -> float:
-        n, df = self._engine.n_docs, self._engine.doc_freq(term)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return lucene_idf(self._engine.n_docs, self._engine.doc_freq(term))
 
     def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
         chunk = self._records.chunk(passage)

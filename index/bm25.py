@@ -1,14 +1,16 @@
-"""BM25 scoring parameters and the rank-bm25 reference ranking that every engine must match."""
+"""BM25 scoring parameters and Lucene's IDF, the one formula every ranking here uses."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rank_bm25 import BM25Okapi
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .reference_bm25 import LuceneBM25
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,28 +28,19 @@ def lucene_idf(n_docs: int, doc_freq: int) -> float:
     return math.log(1.0 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
 
 
-class LuceneBM25(BM25Okapi):  # type: ignore[misc]
-    """rank-bm25's Okapi BM25 with Lucene's IDF.
+def lucene_idf_array(n_docs: int, doc_freq: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """`lucene_idf` of many document frequencies at once."""
+    idf: npt.NDArray[np.float64] = np.log(1.0 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+    return idf
 
-    Stock BM25Okapi gives terms found in half or more of the documents a zero or floored IDF,
-    so in a small corpus the right passage can score 0 (dorianbrown/rank_bm25#39).
-    """
 
-    def __init__(self, corpus: Sequence[Sequence[str]], params: BM25Params = BM25Params()) -> None:
-        super().__init__(corpus, k1=params.k1, b=params.b)
+def __getattr__(name: str) -> Any:
+    # The rank-bm25 reference (LuceneBM25) loads on first use: only evaluation and tests need it.
+    if name == "LuceneBM25":
+        from .reference_bm25 import LuceneBM25
 
-    def _calc_idf(self, nd: dict[str, int]) -> None:
-        self.doc_freqs_total = Counter(nd)
-        self.idf = {word: lucene_idf(self.corpus_size, freq) for word, freq in nd.items()}
+        return LuceneBM25
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def top_k(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """Best `k` (passage id, score) pairs among passages sharing a term with the query."""
-        known = [term for term in dict.fromkeys(terms) if term in self.idf]
-        if not known or k <= 0:
-            return []
-        scores = np.asarray(self.get_scores(known), dtype=np.float64)
-        matching = np.flatnonzero(scores > 0.0)
-        if matching.size > k:
-            matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
-        order = sorted(matching.tolist(), key=lambda i: (-scores[i], i))
-        return [(i, float(scores[i])) for i in order]
+
+__all__ = ["BM25Params", "LuceneBM25", "lucene_idf", "lucene_idf_array"]

@@ -56,7 +56,7 @@ def list_corpus(corpus: Path) -> Listing:
         CorpusError: the corpus path does not exist or is neither a folder nor a file.
     """
     if not corpus.exists():
-        raise CorpusError(f"corpus not found: {corpus} (pass --corpus PATH or set ARTICLE_QA_CORPUS)")
+        raise CorpusError(f"corpus not found: {corpus}")
     if corpus.is_file():
         # The user named this file: read it whatever its name, unless it is known not to be text.
         if corpus.suffix.lower() in NOT_ARTICLE_SUFFIXES:

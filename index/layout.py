@@ -20,12 +20,10 @@ GENERATION = re.compile(r"gen-\d{14}-[0-9a-f]{12}")
 OLD_GENERATION = re.compile(r"gen-[0-9a-f]{12}")  # written before the ARTICLE-QA-INDEX marker existed
 TEMP_FILE = re.compile(rf"({CURRENT}|{MARKER})\.tmp-[0-9a-f]{{8}}")
 OLD_STAGED_FILE = re.compile(r"[a-z_.]+\.(npy|json|jsonl|txt)(\.tmp-[0-9a-f]{8})?")
-# What else article-qa keeps in an index folder: REPL history, eval indexes, the Discord command sync,
+# What else article-qa kept in an index folder before the state folder (bot.state): REPL history, eval
+# indexes, the Discord command sync,
 # and the single-file index of its first versions.
-PRODUCT_NAMES = frozenset(
-    {"repl_history", "eval", "discord-commands.json", "index.json"}
-    | {"feeds.sqlite3", "feeds.sqlite3-wal", "feeds.sqlite3-shm"}
-)
+PRODUCT_NAMES = frozenset({"repl_history", "eval", "discord-commands.json", "index.json"})
 
 
 def is_generation_name(name: str) -> bool:

@@ -38,7 +38,7 @@ from .dates import parse_date as parse_date
 from .dates import read_date
 from .errors import EmptyCorpusError
 from .htmltext import parse_html
-from .metadata import clean_label, clean_url
+from .metadata import FIELD_NAMES, clean_label, clean_url
 from .models import Article
 
 log = logging.getLogger(__name__)
@@ -54,22 +54,8 @@ _LINE_BREAKS = re.compile(r"[\t\n\r\x0c\x85\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,20}):\s*(.*?)\s*$")
-_HEADER_KEYS = {
-    "title": "title",
-    "headline": "title",
-    "source": "publisher",
-    "publisher": "publisher",
-    "site": "publisher",
-    "url": "url",
-    "link": "url",
-    "date": "date",
-    "published": "date",
-    "author": "author",
-    "by": "author",
-}
+_HEADER_KEYS = {name.lower(): field for field, names in FIELD_NAMES.items() for name in names}
 _JSON_TEXT_KEYS = ("text", "body", "content")
-_JSON_PUBLISHER_KEYS = ("publisher", "source", "site", "site_name")
-_JSON_DATE_KEYS = ("date", "published", "published_at", "publishedAt", "pub_date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,9 +349,9 @@ def _json_article(
     if not text or not text.strip():
         raise _Skip('no "text", "body" or "content" string')
     meta = {
-        "publisher": _first_str(record, _JSON_PUBLISHER_KEYS),
-        "url": _first_str(record, ("url", "link")),
-        "date": _first_str(record, _JSON_DATE_KEYS),
+        "publisher": _first_str(record, FIELD_NAMES["publisher"]),
+        "url": _first_str(record, FIELD_NAMES["url"]),
+        "date": _first_str(record, FIELD_NAMES["date"]),
         "author": _author(record.get("author")),
     }
     doc_id = record.get("id")

@@ -13,9 +13,11 @@ from .errors import IndexFormatError
 FORMAT_NAME = "article-qa-index"
 FORMAT_VERSION = 2  # 2: per-passage and per-article CRC32 checksums
 MANIFEST = "manifest.json"
-REBUILD_HINT = "run `article-qa index` to rebuild it"
+# Engine messages say what is wrong; each front-end adds how its users rebuild (bot.service.user_message).
+REBUILD_HINT = "the index must be rebuilt"
 # Manifest counts beyond this are damage, not data (and would overflow what front-ends display).
 MAX_COUNT = 2**40
+OPTIONAL_FIELDS = ("corpus_path",)
 
 
 def package_version() -> str:
@@ -30,7 +32,7 @@ class Manifest:
     """How an index was built and what it holds."""
 
     settings: dict[str, Any]  # analyzer, chunking and BM25 settings
-    corpus: str
+    corpus: str  # the corpus's folder or file name (index.settings.corpus_label), safe to show anyone
     corpus_fingerprint: str
     articles: int
     passages: int
@@ -41,6 +43,9 @@ class Manifest:
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
     package_version: str = field(default_factory=package_version)
+    # Where the corpus was, for reopening it on this machine only; never shown to remote users.
+    # Manifests written before it existed lack it (and hold the absolute path in `corpus`).
+    corpus_path: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,7 +60,8 @@ class Manifest:
                 f"index format {found} is not the supported {FORMAT_VERSION}; {REBUILD_HINT}"
             )
         try:
-            manifest = cls(**{key: data[key] for key in cls.__dataclass_fields__})
+            fields = {key: data[key] for key in cls.__dataclass_fields__ if key not in OPTIONAL_FIELDS}
+            manifest = cls(**fields, **{key: data[key] for key in OPTIONAL_FIELDS if key in data})
         except (KeyError, TypeError) as err:
             raise IndexFormatError(f"index manifest is incomplete ({err}); {REBUILD_HINT}") from None
         manifest._check_types()
@@ -63,7 +69,7 @@ class Manifest:
 
     def _check_types(self) -> None:
         """Raise IndexFormatError unless every field has the type and range the code relies on."""
-        texts = ("corpus", "corpus_fingerprint", "package_version")
+        texts = ("corpus", "corpus_fingerprint", "package_version", "corpus_path")
         counts = ("articles", "passages", "skipped_files")
         bad = [name for name in texts if not isinstance(getattr(self, name), str)]
         bad += [name for name in counts if type(getattr(self, name)) is not int]

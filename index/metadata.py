@@ -12,6 +12,15 @@ from urllib.parse import urlsplit
 # title, publisher or author name.
 _INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]")
 MAX_URL_CHARS = 2048
+# The names each field goes by in text headers ("Source: Coast Gazette") and JSON records, the preferred
+# first. Headers match them without regard to case; HTML <meta> names are another vocabulary (htmltext).
+FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline"),
+    "publisher": ("publisher", "source", "site", "site_name"),
+    "url": ("url", "link"),
+    "date": ("date", "published", "published_at", "publishedAt", "pub_date"),
+    "author": ("author", "by"),
+}
 # ASCII characters that RFC 3986 does not allow in a URL and that end a link in Markdown or HTML. Real
 # feeds carry them ("https://en.wikinews.org/wiki/..._"flying_car"_...", which browsers accept), so they
 # are percent-encoded, as a browser would send them, rather than dropping the link.

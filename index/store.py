@@ -128,9 +128,7 @@ class IndexStore:
         try:
             name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
-            raise IndexMissingError(
-                f"no index in {self.directory}; run `article-qa index` to build it"
-            ) from None
+            raise IndexMissingError(f"no index in {self.directory}") from None
         except (OSError, UnicodeDecodeError) as err:
             raise IndexFormatError(f"cannot read index pointer {pointer} ({err}); {REBUILD_HINT}") from None
         generation = self.directory / name

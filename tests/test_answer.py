@@ -10,9 +10,10 @@ from rank_bm25 import BM25Okapi
 
 from index.answer import AnswerConfig, QAService
 from index.bm25 import LuceneBM25
-from index.builder import IndexConfig, build_index
+from index.builder import build_index
 from index.chunker import ChunkingConfig
 from index.errors import QuestionError
+from index.settings import IndexConfig
 from tests.conftest import WriteFiles
 
 

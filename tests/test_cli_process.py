@@ -180,7 +180,12 @@ def test_help_loads_neither_the_engine_nor_pydantic(tmp_path: Path) -> None:
 def test_ask_loads_neither_discord_nor_the_evaluation(built: tuple[str, ...], tmp_path: Path) -> None:
     loaded = _modules_after(repr(["ask", "bridge repairs", *built]), tmp_path)
     assert "index.answer" in loaded  # it did answer
-    assert not {"discord", "bot.discord_app", "bot.launcher", "bot.evaluate", "index.evaluation"} & loaded
+    assert (
+        not {"discord", "bot.discord_app", "bot.launcher", "bot.evaluate", "index.evaluation", "rank_bm25"}
+        & loaded
+    )
+    # A current index is answered from without loading the build side.
+    assert not {"index.builder", "index.loader", "index.htmltext"} & loaded
 
 
 class Terminal:
@@ -253,6 +258,6 @@ def test_repl_on_a_terminal_ctrl_c_clears_the_line_and_ctrl_d_leaves(
     assert b"showing 3 passage(s) per answer" in repl.wait_for(b"question> ")
     repl.type(b"\x04")  # Ctrl-D on an empty line: end of input
     assert repl.exit_code() == 0
-    history = Path(built[-1]) / "repl_history"
+    history = Path(f"{built[-1]}-state") / "repl_history"  # beside the index, never inside it
     assert (history.stat().st_mode & 0o777) == 0o600
     assert "bridge repairs" in history.read_text(encoding="utf-8")

@@ -15,9 +15,10 @@ import pytest
 
 from bot.cogs.qa import FAILED, RESTARTING, USAGE, QACog
 from bot.config import Settings
-from bot.discord_app import QABot
-from bot.discord_render import MAX_PASSAGES, AnswerView
-from bot.launcher import restart_delay, run_discord
+from bot.discord_app import QABot, reload_delay
+from bot.discord_render import AnswerView
+from bot.launcher import restart_delay, run_discord, start_prefetch
+from bot.limits import MAX_PASSAGES
 from bot.render import NO_ANSWER
 from index.errors import ArticleQAError, IndexFormatError, QuestionError
 from index.models import Answer, IndexStats, Passage, Source
@@ -79,6 +80,9 @@ class FakeHost:
 
     async def is_owner(self, user: Any) -> bool:
         return self.owner
+
+    async def heal_service(self, damaged: Any, damage: IndexFormatError) -> Any:
+        raise damage  # the real bot rebuilds; these tests never damage the fake index
 
 
 class Clock:
@@ -410,6 +414,9 @@ class FakeLoader:
     def is_current(self, service: Any) -> bool:
         return service is self.service
 
+    def heal(self, service: Any, damage: IndexFormatError) -> Any:
+        raise damage
+
 
 async def test_reload_swaps_the_service_while_a_question_keeps_the_old_one(bot_settings: Settings) -> None:
     gate = threading.Event()
@@ -511,3 +518,119 @@ async def test_global_commands_are_synced_by_the_process_running_shard_0(bot_set
         bot.tree.sync = AsyncMock(return_value=[])  # type: ignore[method-assign]
         await bot.sync_commands()
         assert bot.tree.sync.await_count == expected
+
+
+# -- the bot: healing a damaged index, and backing off failed hot reloads ----------------------
+
+DAMAGE = "passage 3 of the index is corrupt (checksum mismatch); the index must be rebuilt"
+
+
+class HealingLoader(FakeLoader):
+    """A loader whose rebuilds fail with `failure` (an error, or a stale index served instead), and
+    whose heal replaces a damaged service with `healed`."""
+
+    def __init__(self, service: FakeAnswerer | Exception, healed: FakeAnswerer | None = None) -> None:
+        super().__init__(service)
+        self.healed = healed
+        self.heals: list[tuple[Any, str]] = []
+
+    def is_current(self, service: Any) -> bool:
+        return False  # the corpus keeps changing, so every poll tries to rebuild
+
+    def heal(self, service: Any, damage: IndexFormatError) -> FakeAnswerer:
+        self.heals.append((service, str(damage)))
+        assert self.healed is not None
+        return self.healed
+
+
+async def test_a_damaged_passage_heals_the_index_once_and_the_question_is_answered(
+    bot_settings: Settings,
+) -> None:
+    damaged = FakeAnswerer(error=IndexFormatError(DAMAGE))
+    healed = FakeAnswerer()
+    loader = HealingLoader(FakeAnswerer(), healed)
+    bot = QABot(bot_settings, damaged, loader=loader)
+    cog = QACog(bot)
+    first, second = make_interaction(), make_interaction(user_id=ASKER_ID + 1)
+    await ask(cog, first, "how long did the talks last")
+    await ask(cog, second, "how long did the talks last")
+    assert "four hours" in first.followup.send.await_args.kwargs["embed"].description
+    assert "four hours" in second.followup.send.await_args.kwargs["embed"].description
+    assert loader.heals == [(damaged, DAMAGE)] and bot.service is healed
+    assert len(damaged.calls) == 1 and len(healed.calls) == 2
+
+
+async def test_a_question_that_meets_a_healed_index_uses_it_without_healing_again(
+    bot_settings: Settings,
+) -> None:
+    damaged, healed = FakeAnswerer(error=IndexFormatError(DAMAGE)), FakeAnswerer()
+    loader = HealingLoader(FakeAnswerer(), FakeAnswerer())
+    bot = QABot(bot_settings, healed, loader=loader)
+    # Another question healed the index while this one was answering from the damaged service.
+    assert await bot.heal_service(damaged, IndexFormatError(DAMAGE)) is healed
+    assert loader.heals == []
+
+
+async def poll_until(bot: QABot, loader: FakeLoader, opens: int) -> None:
+    polling = asyncio.create_task(bot._poll_corpus(0.001))
+    try:
+        for _ in range(2000):
+            if len(loader.opened) >= opens:
+                break
+            await asyncio.sleep(0.002)
+    finally:
+        polling.cancel()
+    assert len(loader.opened) >= opens
+
+
+async def test_failed_hot_reloads_are_logged_once_per_distinct_failure(
+    bot_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    loader = HealingLoader(ArticleQAError("could not write the index in /srv/index: No space left on device"))
+    bot = QABot(bot_settings, FakeAnswerer(), loader=loader)
+    await poll_until(bot, loader, 4)
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert failures == [
+        "hot reload failed; still answering from the previous index: could not write the index in "
+        "/srv/index: No space left on device"
+    ]
+
+
+async def test_a_stale_index_served_after_a_failed_rebuild_counts_as_a_failure(
+    bot_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    stale = FakeAnswerer()
+    stale.stale_reason = "No space left on device"  # type: ignore[attr-defined]
+    loader = HealingLoader(stale)
+    bot = QABot(bot_settings, FakeAnswerer(), loader=loader)
+    await poll_until(bot, loader, 3)
+    assert bot.service is stale  # the last good index answers meanwhile
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert failures == ["hot reload failed; still answering from the previous index: No space left on device"]
+
+
+def test_failed_hot_reloads_back_off_to_thirty_two_intervals() -> None:
+    assert [reload_delay(60, failures) for failures in range(8)] == [
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        1920,
+        1920,
+    ]
+
+
+def test_the_index_is_read_in_ahead_of_questions_in_a_daemon_thread() -> None:
+    read_in = threading.Event()
+
+    class Prefetching(FakeAnswerer):
+        def prefetch(self) -> None:
+            read_in.set()
+
+    thread = start_prefetch(Prefetching())
+    assert thread is not None and thread.daemon
+    thread.join(10)
+    assert read_in.is_set()
+    assert start_prefetch(FakeAnswerer()) is None  # nothing to read in

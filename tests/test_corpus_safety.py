@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from index.builder import IndexConfig, build_index, index_status
+from index.builder import build_index
 from index.dates import read_date
 from index.errors import EmptyCorpusError
 from index.loader import SkippedFile, _drop_emptied, corpus_fingerprint, load_corpus
 from index.models import Article
+from index.settings import IndexConfig, index_status
 from tests.conftest import WriteFiles
 
 HARBOUR = """\

@@ -26,10 +26,11 @@ from benchmarks.crash_loop import BUILD_CHILD, build_stages, write_corpus, write
 from bot.config import Settings
 from bot.service import open_service
 from index.answer import QAService
-from index.builder import IndexConfig, build_index, index_status
+from index.builder import build_index
 from index.chunker import ChunkingConfig
 from index.errors import IndexDirectoryError, IndexFormatError, IndexMissingError
 from index.records import Records
+from index.settings import IndexConfig, index_status
 from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore, Manifest
 from tests.conftest import make_settings
 
@@ -292,13 +293,15 @@ def assert_detected_and_rebuilt(
     with pytest.raises(IndexFormatError) as info:
         QAService.open(index_dir)
     message = str(info.value)
-    assert "\n" not in message and "article-qa index" in message, f"{what}: {message}"
+    # The engine says what is wrong, never how a front-end's users fix it.
+    assert "\n" not in message and "`article-qa" not in message, f"{what}: {message}"
+    assert message.endswith("the index must be rebuilt"), f"{what}: {message}"
     caplog.clear()
     with caplog.at_level(logging.INFO):
         service = open_service(settings_for(corpus, index_dir), stream=io.StringIO())
     # One line says what the service does: a warning for damage, information for an index made with
     # other settings or by an older version (nothing is wrong with it).
-    said = [r for r in caplog.records if r.name == "bot.service" or r.levelno >= logging.WARNING]
+    said = [r for r in caplog.records if r.name == "index.api" or r.levelno >= logging.WARNING]
     assert len(said) == 1, f"{what}: {[r.getMessage() for r in said]}"
     line = said[0].getMessage()
     assert "\n" not in line and said[0].exc_info is None and "run `article-qa index`" not in line

@@ -103,7 +103,7 @@ async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
     assert "interaction-token-" not in log
     assert fake.user["id"] not in log
     assert QUESTION not in log
-    marker = tmp_path / "index" / "discord-commands.json"
+    marker = tmp_path / "index-state" / "discord-commands.json"
     assert marker.stat().st_mode & 0o777 == 0o600
 
 

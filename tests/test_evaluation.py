@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.evaluate import ProgressBar, metrics_table
+from bot.evaluate import metrics_table
+from bot.progress import StderrProgress
 from index.evaluation import (
     EvalQuestion,
     PlainBM25,
@@ -197,7 +198,7 @@ def test_metrics_table_shows_differences() -> None:
 
 def test_progress_bar_writes_lines_when_not_a_terminal() -> None:
     stream = io.StringIO()
-    bar = ProgressBar("ours", 200, stream=stream, interval=0.0)
+    bar = StderrProgress(stream, interval=0.0, min_total=100, width=30).stage("ours")
     bar(100, 200)
     bar(200, 200)
     assert stream.getvalue().splitlines() == [
@@ -205,7 +206,7 @@ def test_progress_bar_writes_lines_when_not_a_terminal() -> None:
         "ours: [##############################] 200/200",
     ]
     quiet = io.StringIO()
-    ProgressBar("ours", 5, stream=quiet)(5, 5)
+    StderrProgress(quiet, min_total=100, width=30).stage("ours")(5, 5)
     assert quiet.getvalue() == ""
 
 
@@ -262,7 +263,7 @@ def test_eval_uses_its_own_index_and_reuses_it(
     assert main(env_free) == 0
     second, _ = capsys.readouterr()
     assert "(reused)" in second
-    eval_dirs = list((Path.cwd() / ".article-qa" / "eval").iterdir())
+    eval_dirs = list((Path.cwd() / ".article-qa-state" / "eval").iterdir())
     assert len(eval_dirs) == 1 and eval_dirs[0].name.startswith("corpus-")
     assert (bot_index / "CURRENT").read_text(encoding="utf-8") == bot_current
     # An index that cannot be loaded any more is rebuilt, and the report says so.

@@ -47,7 +47,7 @@ def test_fetched_feeds_are_answered_with_their_urls(
 
     assert code == 0
     assert out == "2 feeds: 4 new articles, 0 updated\n"
-    assert (tmp_path / "idx" / "feeds.sqlite3").exists()
+    assert (tmp_path / "idx-state" / "feeds.sqlite3").exists()  # the state folder, not the index
     code, out, _ = run(capsys, "ask", "when does the last ferry leave Port Ellan in winter", "--json", *where)
     assert code == 0
     best = json.loads(out)["passages"][0]

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index.answer import QAService
-from index.builder import IndexConfig, build_index, index_status
+from index.builder import build_index
 from index.errors import CorpusError, EmptyCorpusError
 from index.loader import MAX_FILE_BYTES, MAX_JSONL_LINE_BYTES, Corpus, load_corpus
+from index.settings import IndexConfig, index_status
 
 MiB = 1024 * 1024
 GOOD = {

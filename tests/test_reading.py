@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 
 from benchmarks import long_line
 from index.answer import QAService
-from index.builder import IndexConfig, build_index, index_status
+from index.builder import build_index
 from index.chunker import TEXT_VERSION, ChunkingConfig, chunk_article, sentence_spans
 from index.cleaning import paragraphs
 from index.loader import load_corpus
 from index.models import Article
+from index.settings import IndexConfig, index_status
 from tests.conftest import DATA, WriteFiles
 
 ARTICLES = DATA / "articles"

@@ -14,7 +14,9 @@ from bot.config import Settings
 from bot.repl import readline_history, run_repl
 from bot.service import open_service
 from index.answer import QAService
+from index.errors import IndexFormatError
 from tests.conftest import REPO, WriteFiles
+from tests.test_api import QUESTION, damage_passage
 
 FERRY_TXT = """\
 Title: Harbor ferry adds a winter timetable
@@ -115,7 +117,8 @@ def test_info_shows_corpus_counts_and_age(qa: QAService, corpus_dir: Path) -> No
     out = io.StringIO()
     run_repl(qa, input_fn=feeder([":info"]), out=out, interactive=False)
     lines = out.getvalue().splitlines()
-    assert lines[0] == f"corpus: {corpus_dir.resolve()}"
+    # The corpus by name, as everywhere the index is described (never where the server keeps it).
+    assert lines[0] == f"corpus: {corpus_dir.resolve().name}"
     assert lines[1] == "indexed: 4 articles, 4 passages"
     assert re.fullmatch(r"built: \d{4}-\d\d-\d\d \d\d:\d\d UTC, (just now|1 minute ago)", lines[2])
 
@@ -198,3 +201,18 @@ def test_piped_questions_are_all_answered(corpus_dir: Path, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "question: bridge repairs" in result.stdout and "Old bridge closes" in result.stdout
     assert "question: library saturday hours" in result.stdout and "9 p.m." in result.stdout
+
+
+def test_the_repl_heals_a_damaged_passage_once_and_asks_again(settings: Settings) -> None:
+    service = open_service(settings, stream=io.StringIO())
+    damage_passage(settings.index_dir, b"four hours", b"fouv hours")
+    healed: list[str] = []
+
+    def heal(answerer: object, err: IndexFormatError) -> QAService:
+        healed.append(str(err))
+        return open_service(settings, rebuild=True, stream=io.StringIO())
+
+    out = io.StringIO()
+    run_repl(service, input_fn=feeder([QUESTION, QUESTION]), out=out, interactive=False, heal=heal)
+    assert len(healed) == 1 and "checksum" in healed[0]
+    assert out.getvalue().count("Answer: **four hours**") == 2 and "corrupt" not in out.getvalue()

@@ -132,6 +132,9 @@ class Host:
     async def is_owner(self, user: Any) -> bool:
         return False
 
+    async def heal_service(self, damaged: Any, damage: Exception) -> Any:
+        raise damage
+
 
 def interaction() -> MagicMock:
     fake = MagicMock()

@@ -15,9 +15,10 @@ import pytest
 from bot.config import Settings
 from bot.service import open_service
 from index.answer import QAService
-from index.builder import IndexConfig, build_index, index_status
+from index.builder import build_index
 from index.chunker import ChunkingConfig
 from index.errors import IndexFormatError, IndexMissingError, IndexWriteError
+from index.settings import IndexConfig, index_status
 from index.store import CURRENT, FORMAT_VERSION, LOCK, MANIFEST, MARKER, IndexStore
 
 
@@ -29,7 +30,8 @@ def test_manifest_records_how_the_index_was_built(index_dir: Path, corpus_dir: P
     manifest = IndexStore(index_dir).read_manifest()
     assert manifest.format_version == FORMAT_VERSION
     assert manifest.settings == IndexConfig().to_json()
-    assert manifest.corpus == str(corpus_dir.resolve())
+    assert manifest.corpus == corpus_dir.name  # shown to users: the name only
+    assert manifest.corpus_path == str(corpus_dir.resolve())  # for reopening it on this machine
     assert (manifest.articles, manifest.skipped_files) == (4, 0)
     assert manifest.passages >= 4
     assert manifest.built_at and manifest.build_seconds >= 0
@@ -65,7 +67,7 @@ def test_a_crash_during_a_build_keeps_the_previous_index(
 
 
 def test_missing_index_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(IndexMissingError, match="article-qa index"):
+    with pytest.raises(IndexMissingError, match="no index in"):
         QAService.open(tmp_path / "nothing")
 
 
@@ -83,7 +85,7 @@ def test_corrupt_index_is_detected(index_dir: Path, damage: str) -> None:
         manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
         manifest["format_version"] = 0
         (generation / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match="article-qa index"):
+    with pytest.raises(IndexFormatError, match="the index must be rebuilt"):
         QAService.open(index_dir)
 
 

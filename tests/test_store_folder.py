@@ -162,7 +162,7 @@ def test_an_index_of_the_previous_version_is_replaced_cleanly(
     assert service.answer("how many raised beds does the garden have").found
     live = IndexStore(index_dir).current().name
     assert entries(index_dir) == sorted([MARKER, CURRENT, LOCK, live, "repl_history"])
-    said = [r for r in caplog.records if r.name == "bot.service"]
+    said = [r for r in caplog.records if r.name == "index.api"]
     assert [r.levelno for r in said] == [logging.INFO]
     assert said[0].getMessage() == "the index was made by an older version of article-qa; updating the index"
 

@@ -17,13 +17,15 @@ import pytest
 
 from bot.config import Settings
 from bot.service import open_or_stale, open_service, recover_from_damage
+from index import stale_warning
 from index.answer import QAService
-from index.builder import build_index, load_generation
+from index.builder import build_index
 from index.errors import (
     IndexDirectoryError,
     IndexFormatError,
     IndexWriteError,
 )
+from index.generation import load_generation
 from index.records import Records
 from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore, Manifest, write_atomic
 
@@ -83,14 +85,13 @@ def test_a_read_only_index_folder_reports_the_stale_index_to_the_bot(settings: S
     (settings.corpus / "ferry.txt").write_text(FERRY_ARTICLE, encoding="utf-8")
     opened = open_or_stale(settings, stream=io.StringIO(), builder=failing_builder(errno.EROFS))
     assert opened.stale_reason == "Read-only file system"
-    assert opened.service.generation == first.generation
-    assert opened.warning is not None and opened.warning.startswith("index is out of date (could not")
+    assert opened.generation == first.generation
+    warning = stale_warning(opened)
+    assert warning is not None and warning.startswith("index is out of date (could not")
     # Once the folder can be written again, the same call brings the index up to date.
     opened = open_or_stale(settings, stream=io.StringIO())
-    assert opened.stale_reason is None and opened.warning is None
-    assert (
-        "212 passengers" in opened.service.answer("how many passengers did the ferry carry").passages[0].text
-    )
+    assert opened.stale_reason is None and stale_warning(opened) is None
+    assert "212 passengers" in opened.answer("how many passengers did the ferry carry").passages[0].text
 
 
 def test_a_read_only_folder_seen_by_the_store_is_a_stale_reason(settings: Settings) -> None:
@@ -178,7 +179,9 @@ def flip_in_passage_text(index_dir: Path, old: bytes, new: bytes) -> None:
 def test_a_damaged_passage_is_never_served(index_dir: Path) -> None:
     service = QAService.open(index_dir)  # opening hashes no file: it loads
     flip_in_passage_text(index_dir, b"four hours", b"fouv hours")
-    with pytest.raises(IndexFormatError, match=r"passage \d+ of the index is corrupt .*article-qa index"):
+    with pytest.raises(
+        IndexFormatError, match=r"passage \d+ of the index is corrupt .*the index must be rebuilt"
+    ):
         service.answer("how long did Kerry and Lavrov talk in Paris")
     with pytest.raises(IndexFormatError, match="checksum"):
         service.verify()
@@ -264,7 +267,7 @@ def test_a_damaged_index_is_not_retried_as_a_race(index_dir: Path) -> None:
         opened.append(generation)
         load_generation(generation, manifest)
 
-    with pytest.raises(IndexFormatError, match="article-qa index"):
+    with pytest.raises(IndexFormatError, match="the index must be rebuilt"):
         IndexStore(index_dir).open_live(load)
     assert opened == [generation]  # the pointer did not move: damage, not a race, so no second try
 
@@ -282,7 +285,7 @@ def test_a_pointer_to_a_tiny_generation_is_rebuilt(
     tiny.mkdir()
     (tiny / MANIFEST).write_text(json.dumps({**manifest, "files": {}}), encoding="utf-8")
     (settings.index_dir / CURRENT).write_text(f"{tiny.name}\n", encoding="utf-8")
-    with pytest.raises(IndexFormatError, match="article-qa index"):
+    with pytest.raises(IndexFormatError, match="the index must be rebuilt"):
         QAService.open(settings.index_dir)
     caplog.clear()
     service = open_service(settings, stream=io.StringIO())

@@ -16,15 +16,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index.errors import ArticleQAError
-from index.models import Answer, IndexStats
+from index import Answer, ArticleQAError, IndexFormatError, IndexStats, normalize_question
 
 from ..config import Settings
-from ..discord_render import MAX_PASSAGES, NO_MENTIONS, AnswerView, about_embed, message_text
+from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
+from ..limits import MAX_PASSAGES
 from ..ratelimit import ReplyLimits, SlidingWindow
 
 if TYPE_CHECKING:
-    from index.answer import Answerer
+    from index import Answerer
 
     from ..discord_app import QABot
 
@@ -58,6 +58,8 @@ class QAHost(Protocol):
     def user(self) -> discord.ClientUser | None: ...
 
     async def reload_service(self, *, rebuild: bool) -> IndexStats: ...
+
+    async def heal_service(self, damaged: Answerer, damage: IndexFormatError) -> Answerer: ...
 
     async def is_owner(self, user: discord.abc.User, /) -> bool: ...
 
@@ -96,7 +98,7 @@ class QACog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about the news articles")
     @app_commands.describe(
         question="Your question, e.g. how long did the talks last",
-        k="How many passages to show at once (1-10)",
+        k=f"How many passages to show at once (1-{MAX_PASSAGES})",
         private="Show the answer only to you",
     )
     async def ask(
@@ -108,7 +110,7 @@ class QACog(commands.Cog):
     ) -> None:
         # Every path starts with the acknowledgement (a deferral or a private refusal): the checks before it
         # are counters, and Discord drops interactions not acknowledged within 3 seconds.
-        question = " ".join(question.split())
+        question = normalize_question(question)
         problem = self._refusal(question, interaction.user.id)
         if problem is not None:
             await self._acknowledge(
@@ -251,7 +253,7 @@ class QACog(commands.Cog):
             return None
         if message.guild is not None and me.id not in message.raw_mentions:
             return None
-        return " ".join(re.sub(rf"<@!?{me.id}>", " ", message.content).split())
+        return normalize_question(re.sub(rf"<@!?{me.id}>", " ", message.content))
 
     # -- shared machinery -----------------------------------------------------------------------
 
@@ -275,10 +277,19 @@ class QACog(commands.Cog):
 
     async def _answer(self, question: str) -> Answer:
         """Retrieve off the event loop; gives up with `Restarting` when a shutdown stops waiting."""
-        if self._abandon.is_set():
-            raise Restarting
         # One reference for the whole question: a hot reload swaps `host.service`, never this object.
         service = self.host.service
+        try:
+            return await self._answer_from(service, question)
+        except IndexFormatError as damage:
+            # A passage failed its checksum: heal the index once (rebuilt, or already healed for another
+            # question) and ask again, rather than tell users the index is broken.
+            healed = await self.host.heal_service(service, damage)
+            return await self._answer_from(healed, question)
+
+    async def _answer_from(self, service: Answerer, question: str) -> Answer:
+        if self._abandon.is_set():
+            raise Restarting
         work = asyncio.ensure_future(self._in_thread(service, question))
         abandon = asyncio.ensure_future(self._abandon.wait())
         try:

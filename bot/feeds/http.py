@@ -11,7 +11,7 @@ from importlib import metadata
 
 import httpx
 
-from index.errors import ArticleQAError
+from index import ArticleQAError
 
 log = logging.getLogger(__name__)
 

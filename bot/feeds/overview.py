@@ -6,8 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import ArticleQAError
-from index.loader import corpus_files
+from index import ArticleQAError, corpus_files
 
 from ..config import Settings
 from .schedule import state_path

@@ -12,7 +12,7 @@ from typing import Any
 
 import feedparser
 
-from index.htmltext import parse_html
+from index import parse_html
 
 from .http import FetchError
 

@@ -8,9 +8,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from index.errors import ArticleQAError
+from index import ArticleQAError
 
 from ..config import Settings
+from ..state import state_path as app_state_path
 from .fetch import FeedFetcher, PassReport
 from .http import HttpFetcher
 from .sources import FeedListError, feed_urls
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def state_path(settings: Settings) -> Path:
-    """The fetch state database: in the index folder, where the REPL history lives too."""
-    return settings.index_dir / STATE_FILE
+    """The fetch state database: in the application's state folder, beside the REPL history."""
+    return app_state_path(settings, STATE_FILE)
 
 
 def feeds_corpus(settings: Settings) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.errors import ArticleQAError
+from index import ArticleQAError
 
 
 class FeedListError(ArticleQAError):

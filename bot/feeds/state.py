@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-STATE_FILE = "feeds.sqlite3"  # in the index folder, beside the REPL history
+STATE_FILE = "feeds.sqlite3"  # in the state folder, beside the REPL history
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (

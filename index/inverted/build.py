@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bm25 import BM25Params
+from ..bm25 import BM25Params, lucene_idf_array
 from .arrays import Float32s, Int32s, Int64s, UInts
 from .vocabulary import Vocabulary
 
@@ -134,7 +134,7 @@ def impacts(postings: Postings, n_docs: int, total_len: int, params: BM25Params)
     if not len(out):
         return out
     df = np.diff(indptr)
-    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    idf = lucene_idf_array(n_docs, df)
     avgdl = total_len / n_docs
     norm = params.k1 * (1 - params.b + params.b * postings.doc_len.astype(np.float64) / avgdl)
     term = 0

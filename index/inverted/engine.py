@@ -92,7 +92,8 @@ class InvertedIndex:
     ) -> InvertedIndex:
         """A new index: this one's passages followed by `docs`, whose ids continue from `n_docs`.
 
-        It ranks exactly as a full build of all the passages would (see `build.merge`).
+        It ranks exactly as a full build of all the passages would (see `build.merge`). No product path
+        calls it yet: it is kept for updating an index with new articles without a full rebuild.
         """
         new = count(docs, self._n_docs, progress, self.batch_tokens)
         if not len(new.doc_len):
