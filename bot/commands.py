@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import logging
@@ -12,6 +13,7 @@ from typing import TextIO
 from index.answer import QAService
 from index.builder import corpus_key, index_status
 from index.errors import ArticleQAError, CorpusError, IndexMissingError, QuestionError
+from index.filters import SearchFilter
 from index.store import IndexStore
 
 from .config import Settings
@@ -19,6 +21,7 @@ from .render import to_json, to_text
 from .repl import NO_WORDS, has_searchable_words, readline_history, run_repl, shortfall
 from .service import build, index_config, open_service
 from .terminal import age, bold_style
+from .timeexpr import search_filter
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +118,36 @@ def _built_at(iso: str) -> dt.datetime:
     return dt.datetime.fromisoformat(iso)
 
 
-def run_ask(settings: Settings, question: str, *, as_json: bool, rebuild: bool, out: TextIO) -> int:
+def filter_options(args: argparse.Namespace, today: dt.date | None = None) -> SearchFilter | None:
+    """The date and source filter of `--since`, `--until` and `--source` (None without them).
+
+    Raises:
+        QuestionError: a date cannot be read, or the window ends before it starts.
+    """
+    if not (args.since or args.until or args.source):
+        return None
+    return search_filter(args.since, args.until, tuple(args.source), today or dt.date.today())
+
+
+def run_ask(
+    settings: Settings,
+    question: str,
+    *,
+    as_json: bool,
+    rebuild: bool,
+    out: TextIO,
+    filters: SearchFilter | None = None,
+) -> int:
     """`article-qa ask`: the best passages for one question, as text or JSON.
 
     Raises:
-        QuestionError: the question has no searchable words, or is too long.
+        QuestionError: the question has no searchable words, or is too long; a filter names an
+            unknown source.
     """
     if not has_searchable_words(question):
         raise QuestionError(NO_WORDS)
     service = open_answering(settings, rebuild=rebuild)
-    answer = service.answer(question, settings.top_k)
+    answer = service.answer(question, settings.top_k, filters)
     if as_json:
         out.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
         return EXIT_OK
@@ -133,7 +156,9 @@ def run_ask(settings: Settings, question: str, *, as_json: bool, rebuild: bool, 
     return EXIT_OK
 
 
-def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
+def run_interactive(
+    settings: Settings, *, rebuild: bool, out: TextIO, filters: SearchFilter | None = None
+) -> int:
     """`article-qa repl`: a prompt on a terminal, one answer per line of input otherwise."""
     service = open_answering(settings, rebuild=rebuild)
 
@@ -142,10 +167,16 @@ def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
 
     if not sys.stdin.isatty():
         return run_repl(
-            service, input_fn=_stdin_line, out=out, k=settings.top_k, interactive=False, reopen=reopen
+            service,
+            input_fn=_stdin_line,
+            out=out,
+            k=settings.top_k,
+            interactive=False,
+            reopen=reopen,
+            filters=filters,
         )
     with readline_history(settings.index_dir / "repl_history"):
-        return run_repl(service, out=out, k=settings.top_k, reopen=reopen)
+        return run_repl(service, out=out, k=settings.top_k, reopen=reopen, filters=filters)
 
 
 def _stdin_line(_prompt: str) -> str:

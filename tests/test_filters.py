@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.scale_corpus import questions, synthetic
+from bot.cli import main
+from bot.repl import run_repl
 from index.answer import QAService
 from index.bm25 import LuceneBM25
 from index.builder import build_index
@@ -290,3 +293,124 @@ def test_service_lists_the_indexed_publishers(dated_news: QAService) -> None:
         "Riverbend Observer",
         "Valley Sentinel",
     ]
+
+
+# ---- the command line and the REPL ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dated_index(dated_news: QAService) -> list[str]:
+    """Options that answer from the built dated news index."""
+    return ["--corpus", str(DATED_NEWS / "articles"), "--index-dir", str(dated_news.index_dir)]
+
+
+BRIDGE = "When is the Calder River Bridge expected to reopen?"
+
+
+def test_ask_states_the_window_and_the_undated_articles_left_out(
+    dated_index: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["ask", BRIDGE, "--since", "2025-02-11", "--until", "2025-03-15", *dated_index])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("Searched articles from 2025-02-11 to 2025-03-15; 5 undated articles left out.\n")
+    assert "April 25" in out
+
+
+def test_ask_json_carries_the_filter(dated_index: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    question = "What did Rafael Dumont say after the recount?"
+    code = main(
+        [
+            "ask",
+            question,
+            "--json",
+            "--source",
+            "valley SENTINEL",
+            "--source",
+            "www.valleysentinel.example.net",
+            *dated_index,
+        ]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["filter"] == {
+        "since": None,
+        "until": None,
+        "sources": ["valley SENTINEL", "www.valleysentinel.example.net"],
+    }
+    assert data["left_out_undated"] == 0
+    cited = {s["publisher"] for p in data["passages"] for s in p["sources"] + p["also_in"]}
+    assert cited == {"Valley Sentinel"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--since", "next tuesday"], "cannot read the date 'next tuesday': use a date (2025-02-11)"),
+        (["--until", "since 2025"], "has no end date"),
+        (["--since", "2025-03-01", "--until", "2025-02-01"], "starts (2025-03-01) after it ends"),
+        (
+            ["--source", "Daily Planet"],
+            "no indexed source is called 'Daily Planet'; sources include: Coastline",
+        ),
+    ],
+)
+def test_unusable_filters_are_usage_errors(
+    dated_index: list[str], capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    code = main(["ask", BRIDGE, *options, *dated_index])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_repl_filter_commands(dated_news: QAService) -> None:
+    lines = iter(
+        [
+            ":since last week",
+            ":until",
+            ":since 2025-02-11",
+            ":until 2025-03-15",
+            ":since whenever",
+            BRIDGE,
+            ":source Harborview Courier",
+            ":info",
+            ":source",
+            ":clear",
+            ":info",
+        ]
+    )
+
+    def feed(_prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    out = io.StringIO()
+    run_repl(dated_news, input_fn=feed, out=out, interactive=False, today=lambda: dt.date(2025, 3, 12))
+    text = out.getvalue()
+    # Last week, Monday to Sunday; still so with no end given, as a period alone is its own window.
+    assert text.count("filter: articles from 2025-03-03 to 2025-03-09\n") == 2
+    assert "filter: articles from 2025-02-11 to 2025-03-15\n" in text
+    assert "cannot read the date 'whenever'" in text
+    assert "Searched articles from 2025-02-11 to 2025-03-15; 5 undated articles left out." in text
+    assert "April 25" in text
+    assert "filter: Harborview Courier articles from 2025-02-11 to 2025-03-15\n" in text
+    assert "sources: Coastline Daily, Harborview Courier, Lakeshore Business Journal," in text
+    assert text.rstrip().endswith("filter: none")
+
+
+def test_repl_starts_with_the_command_line_filter(dated_news: QAService) -> None:
+    out = io.StringIO()
+    answers = iter([":info"])
+
+    def feed(_prompt: str) -> str:
+        try:
+            return next(answers)
+        except StopIteration:
+            raise EOFError from None
+
+    start = SearchFilter(since=dt.date(2025, 4, 1), publishers=("Coastline Daily",))
+    run_repl(dated_news, input_fn=feed, out=out, interactive=False, filters=start)
+    assert "filter: Coastline Daily articles from 2025-04-01 to today" in out.getvalue()
