@@ -47,7 +47,7 @@ class Exhaustive(InvertedIndex):
     """Sums every posting of the query terms, then applies the mask: the plain definition of a filter."""
 
     exhaustive_postings = 1 << 62
-    direct_ratio = 0
+    direct_ratio = 1 << 62
 
 
 class NoDirect(InvertedIndex):

@@ -34,7 +34,7 @@ class InvertedIndex:
     exhaustive_postings: ClassVar[int] = 12_000
     short_postings: ClassVar[int] = 4_096
     dense_fraction: ClassVar[int] = 8
-    direct_ratio: ClassVar[int] = 4
+    direct_ratio: ClassVar[float] = 1.0
     batch_tokens: ClassVar[int] = CHUNK  # tokens counted per batch while building
 
     def __init__(

@@ -26,6 +26,7 @@ so the same steps rank exactly within them; a filter that allows few passages sc
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,11 @@ from .arrays import Float32s, Floats, Ids, Int32s, Int64s
 
 Bools = npt.NDArray[np.bool_]
 
+# What `direct` costs, in summed postings: one step of a binary search in a list, or (for a list at
+# most SCATTER_FACTOR times the allowed passages) a pass over the list. Fitted on a synthetic 1M
+# corpus (benchmarks/filtered.py); it only picks the faster of two exact paths.
+SEARCH_STEP_COST = 0.25
+SCATTER_FACTOR = 16
 MARGIN = 1e-9  # relative slack on theta, against rounding in the exponent extremes
 TINY = 5e-324  # smallest positive float64: every impact and partial score is above it
 
@@ -47,9 +53,9 @@ class Tuning:
     exhaustive_postings: int  # below this many postings per query, no pruning
     short_postings: int  # lists this short (or N/256) are summed in full first
     dense_fraction: int  # past N/dense_fraction summed postings, scan the dense array for candidates
-    # A filtered query scores its allowed passages directly when they number at most the query's
-    # postings divided by this (a lookup costs a few times a summed posting).
-    direct_ratio: int = 4
+    # A filtered query scores its allowed passages directly when that costs (`direct_cost`) at most
+    # its postings divided by this; 0 always does, a huge value never does.
+    direct_ratio: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +244,7 @@ def add_to(scratch: Scratch, parts: list[tuple[Int32s, Float32s]]) -> Int32s:
 def search(lists: PostingLists, scratch: Scratch, q: Query, tuning: Tuning) -> tuple[Ids, Floats]:
     """Distinct candidate passages, with exact scores, that include the top k (of the allowed ones)."""
     allowed = q.allowed
-    if allowed is not None and len(allowed.ids) * tuning.direct_ratio <= sum(q.sizes):
+    if allowed is not None and direct_cost(q, len(allowed.ids)) * tuning.direct_ratio <= sum(q.sizes):
         return direct(lists, scratch, q, allowed.ids)
     if len(q.tids) == 1:
         if allowed is None:
@@ -251,11 +257,21 @@ def search(lists: PostingLists, scratch: Scratch, q: Query, tuning: Tuning) -> t
     return pruned(lists, scratch, q, tuning)
 
 
+def direct_cost(q: Query, n_allowed: int) -> float:
+    """What `direct` costs for `n_allowed` passages, in summed postings."""
+    return sum(
+        size + n_allowed
+        if n_allowed * SCATTER_FACTOR > size
+        else n_allowed * math.log2(size) * SEARCH_STEP_COST
+        for size in q.sizes
+    )
+
+
 def direct(lists: PostingLists, scratch: Scratch, q: Query, allowed: Int32s) -> tuple[Int32s, Floats]:
     """The allowed passages scored one by one: each list is searched for them (or scattered, if short)."""
     scores = np.zeros(len(allowed), dtype=np.float64)
     for span, size in zip(q.spans, q.sizes, strict=True):
-        if len(allowed) * 16 > size:
+        if len(allowed) * SCATTER_FACTOR > size:
             scores += lists.scatter_lookup(scratch, span, allowed)
         else:
             scores += lists.lookup(span, allowed)
