@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_MERGED_WORDS_FACTOR = 1.5
 # Analyzed passages kept for reuse across questions (rerank); each costs a few kilobytes.
 PASSAGE_CACHE_SIZE = 8192
+FILTER_CACHE_SIZE = 8
 
 
 class Answerer(Protocol):
@@ -103,7 +104,8 @@ class QAService:
         self._max_words = settings.chunking.max_words
         self._passage = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_passage)
         self._facets: ArticleFacets | None = None
-        self._selection = lru_cache(maxsize=64)(self._select_passages)
+        # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
+        self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
 
     @classmethod
     def open(
