@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks import filtered
 from benchmarks.scale_corpus import questions, synthetic
 from index.answer import QAService
 from index.bm25 import LuceneBM25
@@ -290,3 +291,12 @@ def test_service_lists_the_indexed_publishers(dated_news: QAService) -> None:
         "Riverbend Observer",
         "Valley Sentinel",
     ]
+
+
+@pytest.mark.slow
+def test_filtered_benchmark_runs_and_finds_parity(capsys: pytest.CaptureFixture[str]) -> None:
+    status = filtered.main(["--passages", "20000", "--queries", "40", "--passes", "1"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "parity  filtered top-k vs exhaustive scoring of the allowed passages: OK" in out
+    assert out.count(" OK") == 7  # three filters in each of two layouts, and the summary
