@@ -116,10 +116,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _interruptible_index(settings)
     if args.command == "ask":
         return commands.run_ask(
-            settings, args.question, as_json=args.json, rebuild=args.rebuild, out=sys.stdout
+            settings,
+            args.question,
+            as_json=args.json,
+            rebuild=args.rebuild,
+            out=sys.stdout,
+            filters=commands.filter_options(args),
         )
     if args.command == "repl":
-        return commands.run_interactive(settings, rebuild=args.rebuild, out=sys.stdout)
+        filters = commands.filter_options(args)
+        return commands.run_interactive(settings, rebuild=args.rebuild, out=sys.stdout, filters=filters)
     if args.command == "discord":
         from .launcher import run_discord
 

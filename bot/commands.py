@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import logging
@@ -18,6 +19,7 @@ from index import (
     Manifest,
     QAService,
     QuestionError,
+    SearchFilter,
     corpus_path,
     has_searchable_words,
     index_status,
@@ -32,6 +34,7 @@ from .repl import NO_WORDS, readline_history, run_repl, shortfall
 from .service import build, index_config, open_service, recover_from_damage, user_message
 from .state import REPL_HISTORY, state_path
 from .terminal import age, bold_style
+from .timeexpr import search_filter
 
 log = logging.getLogger(__name__)
 
@@ -137,20 +140,40 @@ def _built_at(iso: str) -> dt.datetime:
     return dt.datetime.fromisoformat(iso)
 
 
-def run_ask(settings: Settings, question: str, *, as_json: bool, rebuild: bool, out: TextIO) -> int:
+def filter_options(args: argparse.Namespace, today: dt.date | None = None) -> SearchFilter | None:
+    """The date and source filter of `--since`, `--until` and `--source` (None without them).
+
+    Raises:
+        QuestionError: a date cannot be read, or the window ends before it starts.
+    """
+    if not (args.since or args.until or args.source):
+        return None
+    return search_filter(args.since, args.until, tuple(args.source), today or dt.date.today())
+
+
+def run_ask(
+    settings: Settings,
+    question: str,
+    *,
+    as_json: bool,
+    rebuild: bool,
+    out: TextIO,
+    filters: SearchFilter | None = None,
+) -> int:
     """`article-qa ask`: the best passages for one question, as text or JSON.
 
     Raises:
-        QuestionError: the question has no searchable words, or is too long.
+        QuestionError: the question has no searchable words, or is too long; a filter names an
+            unknown source.
     """
     if not has_searchable_words(question):
         raise QuestionError(NO_WORDS)
     service = open_answering(settings, rebuild=rebuild)
     try:
-        answer = service.answer(question, settings.top_k)
+        answer = service.answer(question, settings.top_k, filters)
     except IndexFormatError as err:  # a passage failed its checksum: heal once, then ask again
         service = recover_from_damage(settings, service, err)
-        answer = service.answer(question, settings.top_k)
+        answer = service.answer(question, settings.top_k, filters)
     if as_json:
         out.write(json.dumps(to_json(answer), ensure_ascii=False) + "\n")
         return EXIT_OK
@@ -159,7 +182,9 @@ def run_ask(settings: Settings, question: str, *, as_json: bool, rebuild: bool, 
     return EXIT_OK
 
 
-def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
+def run_interactive(
+    settings: Settings, *, rebuild: bool, out: TextIO, filters: SearchFilter | None = None
+) -> int:
     """`article-qa repl`: a prompt on a terminal, one answer per line of input otherwise."""
     service = open_answering(settings, rebuild=rebuild)
 
@@ -180,9 +205,10 @@ def run_interactive(settings: Settings, *, rebuild: bool, out: TextIO) -> int:
             interactive=False,
             reopen=reopen,
             heal=heal,
+            filters=filters,
         )
     with readline_history(state_path(settings, REPL_HISTORY)):
-        return run_repl(service, out=out, k=settings.top_k, reopen=reopen, heal=heal)
+        return run_repl(service, out=out, k=settings.top_k, reopen=reopen, heal=heal, filters=filters)
 
 
 def _stdin_line(_prompt: str) -> str:

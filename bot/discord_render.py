@@ -14,7 +14,7 @@ import discord
 from index import Answer, IndexStats, Passage, Source
 
 from .limits import MAX_PASSAGES
-from .render import NO_ANSWER, NOT_ANSWERED
+from .render import NO_ANSWER, NOT_ANSWERED, filter_line
 
 _log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ EMBED_TOTAL_LIMIT = 6000
 # The best passage gets room for a full chunk; the others share what is left of the 6000 total.
 BEST_PASSAGE_LIMIT = 2400
 # Passages fetched per question: /ask shows k of them, "More" pages through the rest.
+FILTER_LIMIT = 300  # the stated filter: publisher names come from users, so keep it short
 VIEW_TIMEOUT_SECONDS = 600.0  # interaction tokens last 15 minutes, so disable the buttons well before
 
 ELLIPSIS = "…"
@@ -186,8 +187,10 @@ def page_count(answer: Answer, per_page: int) -> int:
 def answer_embed(answer: Answer, *, page: int = 0, per_page: int = 3) -> discord.Embed:
     """One page of an answer: its first passage in the description, the others as fields."""
     title = trim(escape(answer.question), TITLE_LIMIT)
+    searched = filter_line(answer)
     if not answer.found:
-        return discord.Embed(title=title, description=NO_ANSWER, colour=discord.Colour.light_grey())
+        description = NO_ANSWER + (f"\n\n{trim(escape(searched), FILTER_LIMIT)}" if searched else "")
+        return discord.Embed(title=title, description=description, colour=discord.Colour.light_grey())
     per_page = max(1, min(per_page, MAX_PASSAGES))
     pages = page_count(answer, per_page)
     page %= pages
@@ -196,6 +199,8 @@ def answer_embed(answer: Answer, *, page: int = 0, per_page: int = 3) -> discord
     footer = f"Passages {first + 1}\u2013{first + len(shown)} of {len(answer.passages)}"
     if pages > 1:
         footer += f" · page {page + 1}/{pages}"
+    if searched:  # footers show text as typed: no Markdown to escape
+        footer += f" · {trim(searched, FILTER_LIMIT)}"
     header = ""
     if not answer.answered:
         header = NOT_ANSWERED + "\n\n"

@@ -115,6 +115,28 @@ def _k_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    dates = (
+        "an ISO date (2025-02-11), 7d, 2w, 3m, 1y, today, yesterday, this week, last week, this month, "
+        "last month, a month (March 2014), a year (2014) or 'since ...'"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        help=f"only articles dated on or after DATE: {dates}. A period alone (last week) is the whole window",
+    )
+    parser.add_argument(
+        "--until", metavar="DATE", help="only articles dated on or before DATE (the end of a period)"
+    )
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only articles from this publisher or site (any case; repeat for several)",
+    )
+
+
 def build_parser(*, with_eval: bool = True) -> argparse.ArgumentParser:
     """The `article-qa` parser with every subcommand, its help, defaults and exit codes.
 
@@ -177,7 +199,8 @@ def _ask_parser(commands: Commands[argparse.ArgumentParser]) -> None:
             "0    answered, or no answer found",
             "1    the index cannot be built or read",
             "2    usage or configuration error (bad flag, missing corpus, invalid setting, a question",
-            "     that is too long or has no searchable words)",
+            "     that is too long or has no searchable words, a date that cannot be read, an unknown",
+            "     source)",
             INTERRUPT_CODE,
             PIPE_CODE,
         ),
@@ -186,6 +209,7 @@ def _ask_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     _k_option(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ask.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+    _filter_options(ask)
 
 
 def _repl_parser(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -194,7 +218,8 @@ def _repl_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         "repl",
         "ask questions interactively (or from stdin)",
         "On a terminal: a prompt with line editing and history (kept in INDEX_DIR/repl_history, "
-        "readable by you only). :help lists the commands (:k, :info, :reload, :quit). Ctrl-C clears "
+        "readable by you only). :help lists the commands (:k, :since, :until, :source, :clear, :info, "
+        ":reload, :quit). Ctrl-C clears "
         "the line, Ctrl-D leaves. With stdin from a pipe or a file: one question per line, each answer "
         f"after a `question:` line. {AUTO_BUILD}",
         _exit_codes(
@@ -207,6 +232,7 @@ def _repl_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     _k_option(repl)
     repl.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+    _filter_options(repl)
 
 
 def _discord_parser(commands: Commands[argparse.ArgumentParser]) -> None:

@@ -34,11 +34,23 @@ def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
     return passage.text[:start] + bold(passage.text[start:end]) + passage.text[end:]
 
 
+def filter_line(answer: Answer) -> str | None:
+    """What a filtered answer searched, and the undated articles it left out; None when unfiltered."""
+    if answer.search_filter is None:
+        return None
+    line = f"Searched {answer.search_filter.describe()}"
+    n = answer.left_out_undated
+    if n:
+        line += f"; {n} undated article{'s' if n != 1 else ''} left out"
+    return line + "."
+
+
 def to_text(answer: Answer, bold: Callable[[str], str] = marker_bold) -> str:
-    """Numbered passages, answer sentence in bold, each followed by its sources."""
+    """Numbered passages, answer sentence in bold, each followed by its sources; the filter first."""
+    searched = filter_line(answer)
+    lines: list[str] = [searched, ""] if searched else []
     if not answer.found:
-        return NO_ANSWER
-    lines: list[str] = []
+        return "\n".join([*lines, NO_ANSWER])
     if not answer.answered:
         lines += [NOT_ANSWERED, ""]
         bold = _plain
@@ -87,4 +99,6 @@ def to_json(answer: Answer) -> dict[str, Any]:
         "answered": answer.answered,
         "short_answer": answer.short_answer,
         "passages": [passage_json(passage) for passage in answer.passages],
+        "filter": answer.search_filter.to_json() if answer.search_filter else None,
+        "left_out_undated": answer.left_out_undated,
     }

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from index import Answer, Answerer, ArticleQAError, IndexFormatError, has_searchable_words
+from index import Answer, Answerer, ArticleQAError, IndexFormatError, SearchFilter, has_searchable_words
 
 from .limits import MAX_PASSAGES
 from .render import marker_bold, to_text
 from .terminal import age, bold_style, printable
+from .timeexpr import search_filter
 
 log = logging.getLogger(__name__)
 
 HELP = f"""Type a question and press Enter. Commands:
   :k N     show N passages per answer (1-{MAX_PASSAGES}); :k alone shows the current value
-  :info    the corpus, how many articles and passages are indexed, and when
+  :since D only articles dated from D: 2025-02-11, 7d, 2w, yesterday, last week, March 2014,
+           since March 2014 ... (a period alone is the whole window); :since alone removes it
+  :until D only articles dated up to D; :until alone removes it
+  :source S  only articles from publisher or site S (repeat to add more); alone: list the sources
+  :clear   remove every filter
+  :info    the corpus, how many articles and passages are indexed, when, and the active filter
   :reload  reopen the index, rebuilding it first if the corpus changed
   :help    this help
   :quit    leave (or Ctrl-D); Ctrl-C clears the line"""
@@ -70,6 +77,45 @@ class _Session:
     out: TextIO
     reopen: Callable[[], Answerer] | None
     heal: Heal | None = None
+    today: Callable[[], dt.date] = dt.date.today
+    # The filter as typed: relative dates ("7d") are read again at each question, against that day.
+    since: str | None = None
+    until: str | None = None
+    sources: list[str] = field(default_factory=list)
+
+    def search_filter(self) -> SearchFilter | None:
+        """The active filter, None without one.
+
+        Raises:
+            QuestionError: a date cannot be read, or the window ends before it starts.
+        """
+        if not (self.since or self.until or self.sources):
+            return None
+        return search_filter(self.since, self.until, tuple(self.sources), self.today())
+
+
+def _filter_command(session: _Session, command: str, argument: str) -> None:
+    """`:since`, `:until`, `:source` and `:clear`: change the filter and state it, or refuse a bad one."""
+    before = (session.since, session.until, list(session.sources))
+    if command == ":source" and not argument:
+        names = session.answerer.publishers()
+        session.out.write("sources: " + (", ".join(names) if names else "none indexed") + "\n")
+        return
+    if command == ":since":
+        session.since = argument or None
+    elif command == ":until":
+        session.until = argument or None
+    elif command == ":source":
+        session.sources.append(argument)
+    else:
+        session.since, session.until, session.sources = None, None, []
+    try:
+        active = session.search_filter()
+    except ArticleQAError as err:
+        session.since, session.until, session.sources = before
+        session.out.write(f"{err}\n")
+        return
+    session.out.write(f"filter: {active.describe() if active else 'none'}\n")
 
 
 def _command(session: _Session, line: str) -> bool:
@@ -89,8 +135,12 @@ def _command(session: _Session, line: str) -> bool:
             out.write(f"showing {session.k} passage(s) per answer\n")
         else:
             out.write(f"k must be 1-{MAX_PASSAGES}\n")
+    elif command in (":since", ":until", ":source", ":clear"):
+        _filter_command(session, command, argument)
     elif command == ":info":
         out.write(_info(session.answerer) + "\n")
+        active = session.search_filter()
+        out.write(f"filter: {active.describe() if active else 'none'}\n")
     elif command == ":reload":
         _reload(session)
     else:
@@ -137,13 +187,14 @@ def _ask(session: _Session, question: str, bold: Callable[[str], str]) -> None:
 def _answer_healing(session: _Session, question: str) -> Answer:
     """The answer; when a passage of the index fails its checksum, the index is healed once and the
     question asked again."""
+    filters = session.search_filter()
     try:
-        return session.answerer.answer(question, session.k)
+        return session.answerer.answer(question, session.k, filters)
     except IndexFormatError as err:
         if session.heal is None:
             raise
         session.answerer = session.heal(session.answerer, err)
-    return session.answerer.answer(question, session.k)
+    return session.answerer.answer(question, session.k, filters)
 
 
 def run_repl(
@@ -155,15 +206,22 @@ def run_repl(
     interactive: bool = True,
     reopen: Callable[[], Answerer] | None = None,
     heal: Heal | None = None,
+    filters: SearchFilter | None = None,
+    today: Callable[[], dt.date] = dt.date.today,
 ) -> int:
     """Answer questions until `:quit` or end of input; returns the exit code.
 
     On a terminal (`interactive`), Ctrl-C abandons the line being typed or the answer being looked up,
     as in a shell. Reading from a pipe, Ctrl-C stops the loop (exit code 130). `reopen` serves
     `:reload`: it returns the answerer of the index as it is now. `heal` replaces an answerer whose
-    index turns out damaged while answering, once per question.
+    index turns out damaged while answering, once per question. `filters` (from the command line) is
+    the filter to start with; `today` dates the relative dates typed at the prompt.
     """
-    session = _Session(answerer, k, out, reopen, heal)
+    session = _Session(answerer, k, out, reopen, heal, today)
+    if filters is not None:
+        session.since = filters.since.isoformat() if filters.since else None
+        session.until = filters.until.isoformat() if filters.until else None
+        session.sources = list(filters.publishers)
     bold = bold_style(out) if interactive else marker_bold
     prompt = PROMPT if interactive else ""
     if interactive:

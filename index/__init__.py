@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         QuestionError,
     )
     from .evaluation import Metrics, PlainBM25, QuestionResult, read_questions, run_questions, summarize
+    from .filters import SearchFilter
     from .htmltext import parse_html
     from .loader import load_corpus
     from .manifest import Manifest
@@ -72,6 +73,7 @@ _EXPORTS = {
         "QuestionError",
     ),
     "evaluation": ("Metrics", "PlainBM25", "QuestionResult", "read_questions", "run_questions", "summarize"),
+    "filters": ("SearchFilter",),
     "htmltext": ("parse_html",),
     "loader": ("load_corpus",),
     "manifest": ("Manifest",),
@@ -117,6 +119,7 @@ __all__ = [
     "QAService",
     "QuestionError",
     "QuestionResult",
+    "SearchFilter",
     "Source",
     "build_index",
     "corpus_files",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -14,7 +15,9 @@ from . import citations, evidence, rerank
 from .analyzer import Analyzer
 from .bm25 import lucene_idf
 from .errors import QuestionError
+from .filters import ArticleFacets, SearchFilter, Selection
 from .generation import load_generation
+from .inverted.search import Allowed
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .question import normalize_question
 from .records import Records
@@ -29,14 +32,17 @@ log = logging.getLogger(__name__)
 MAX_MERGED_WORDS_FACTOR = 1.5
 # Analyzed passages kept for reuse across questions (rerank); each costs a few kilobytes.
 PASSAGE_CACHE_SIZE = 8192
+FILTER_CACHE_SIZE = 8
 
 
 class Answerer(Protocol):
     """Anything that answers questions: the real service, or a fake in tests."""
 
-    def answer(self, question: str, k: int | None = None) -> Answer: ...
+    def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer: ...
 
     def stats(self) -> IndexStats: ...
+
+    def publishers(self) -> list[str]: ...
 
 
 class Engine(Protocol):
@@ -47,7 +53,9 @@ class Engine(Protocol):
 
     def doc_freq(self, term: str) -> int: ...
 
-    def top_k(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]: ...
+    def top_k(
+        self, terms: Sequence[str], k: int, allowed: Allowed | None = None
+    ) -> list[tuple[int, float]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,9 @@ class QAService:
         self._analyzer = Analyzer(settings.analyzer)
         self._max_words = settings.chunking.max_words
         self._passage = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_passage)
+        self._facets: ArticleFacets | None = None
+        # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
+        self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
 
     @classmethod
     def open(
@@ -148,18 +159,43 @@ class QAService:
             skipped_files=self.manifest.skipped_files,
         )
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
-        """The best `k` passages for `question`, each with its answer sentence and sources.
+    def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
+        """The best `k` passages for `question` that `filters` allows, with answer sentences and sources.
 
         Raises:
-            QuestionError: the question is longer than the configured limit.
+            QuestionError: the question is longer than the configured limit, or a filter names an
+                unknown source.
         """
-        return self.answer_with_evidence(question, k)[0]
+        return self.answer_with_evidence(question, k, filters)[0]
+
+    def publishers(self) -> list[str]:
+        """The indexed publishers' names, sorted case-insensitively."""
+        return self._article_facets().publishers
 
     def answer_with_evidence(
-        self, question: str, k: int | None = None
+        self, question: str, k: int | None = None, filters: SearchFilter | None = None
     ) -> tuple[Answer, evidence.Evidence | None]:
         """`answer`, and what its best passage holds of the question (None without a passage)."""
+        if filters is None or not filters.active:
+            return self._answer_with_evidence(question, k, None)
+        selection = self._selection(filters)
+        answer, found = self._answer_with_evidence(question, k, selection.allowed)
+        left_out = selection.left_out_undated
+        return dataclasses.replace(answer, search_filter=filters, left_out_undated=left_out), found
+
+    def _article_facets(self) -> ArticleFacets:
+        if self._facets is None:  # two threads may both build it: the same value, harmlessly
+            rows = self._records.passage_articles()
+            sources = [self._records.source(row) for row in range(self._records.article_count)]
+            self._facets = ArticleFacets(rows, sources)
+        return self._facets
+
+    def _select_passages(self, filters: SearchFilter) -> Selection:
+        return self._article_facets().select(filters)
+
+    def _answer_with_evidence(
+        self, question: str, k: int | None, allowed: Allowed | None
+    ) -> tuple[Answer, evidence.Evidence | None]:
         question = normalize_question(question)
         if len(question) > self.config.max_question_chars:
             raise QuestionError(
@@ -170,7 +206,7 @@ class QAService:
         terms = self._analyzer.query_terms(question)
         if not terms or k <= 0:
             return Answer(question, ()), None
-        hits = self._engine.top_k(terms, max(self.config.candidates, k))
+        hits = self._engine.top_k(terms, max(self.config.candidates, k), allowed)
         query = rerank.Query.build(question, self._analyzer, self._idf)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
         scores = rerank.rescore(query, candidates, self.config.rerank)

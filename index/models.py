@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .filters import SearchFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class Answer:
     short_answer: str | None = None  # a span pinned by the question type ("four hours"), if any
     # False when the best passage does not answer the question well: the passages are only the closest.
     answered: bool = True
+    search_filter: SearchFilter | None = None  # the date and source filter the answer was limited to
+    left_out_undated: int = 0  # articles without a date that a date filter left out
 
     def __post_init__(self) -> None:
         if not self.passages and self.answered:

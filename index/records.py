@@ -132,6 +132,10 @@ class Records:
         doc_id = self._article(article_row).get("doc_id") or ""
         return Chunk(f"{doc_id}#{n}", doc_id, n, text, char_start, char_start + len(text))
 
+    def passage_articles(self) -> npt.NDArray[np.int32]:
+        """Every passage's article row, in passage order (a copy, read in one pass)."""
+        return np.asarray(self._table[:, 2], dtype=np.int32)
+
     def article_row(self, passage: int) -> int:
         return int(self._row(passage)[2])
 

@@ -52,7 +52,8 @@ def test_ask_json_schema(corpus_dir: Path, tmp_path: Path, capsys: pytest.Captur
     )
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"question", "answered", "short_answer", "passages"}
+    assert set(data) == {"question", "answered", "short_answer", "passages", "filter", "left_out_undated"}
+    assert data["filter"] is None and data["left_out_undated"] == 0
     assert data["answered"] is True
     assert data["question"] == "bridge repairs"
     assert 1 <= len(data["passages"]) <= 2

@@ -21,6 +21,7 @@ from bot.launcher import restart_delay, run_discord, start_prefetch
 from bot.limits import MAX_PASSAGES
 from bot.render import NO_ANSWER
 from index.errors import ArticleQAError, IndexFormatError, QuestionError
+from index.filters import SearchFilter
 from index.models import Answer, IndexStats, Passage, Source
 from tests.conftest import make_settings
 
@@ -42,9 +43,11 @@ class FakeAnswerer:
         self.calls: list[tuple[str, int | None, str]] = []
         self.entered = threading.Event()  # a question reached answer()
         self.stats_read = threading.Event()  # the bot read stats(), as it does once a reload swapped us in
+        self.filters: list[SearchFilter | None] = []  # the filter each question came with
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
         self.calls.append((question, k, threading.current_thread().name))
+        self.filters.append(filters)
         self.entered.set()
         if self.gate is not None:
             self.gate.wait(10)
@@ -61,6 +64,9 @@ class FakeAnswerer:
     def stats(self) -> IndexStats:
         self.stats_read.set()
         return STATS
+
+    def publishers(self) -> list[str]:
+        return ["CBN", "Coastline Daily", "Harborview Courier"]
 
 
 async def until_answering(answerer: FakeAnswerer) -> None:

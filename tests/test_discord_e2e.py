@@ -50,7 +50,11 @@ async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
             ("question", True),
             ("k", True),
             ("private", True),
+            ("since", True),
+            ("until", True),
+            ("source", True),
         ]
+        assert [o["name"] for o in synced["ask"]["options"] if o.get("autocomplete")] == ["source"]
 
         # /ask: deferred first, then the answer as a followup.
         interaction = await fake.send_interaction("ask", question=QUESTION)

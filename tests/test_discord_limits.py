@@ -13,6 +13,7 @@ import pytest
 
 from bot.cogs.qa import BUSY, EXPIRED, NOT_DELIVERED, USAGE, QACog
 from bot.ratelimit import ReplyLimits, SlidingWindow
+from index.filters import SearchFilter
 from index.models import Answer
 from tests.conftest import make_settings
 from tests.test_cog import (
@@ -150,12 +151,12 @@ class CountingAnswerer(FakeAnswerer):
         self.most = 0
         self._lock = threading.Lock()
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
         with self._lock:
             self.running += 1
             self.most = max(self.most, self.running)
         try:
-            return super().answer(question, k)
+            return super().answer(question, k, filters)
         finally:
             with self._lock:
                 self.running -= 1

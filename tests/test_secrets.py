@@ -20,6 +20,7 @@ from bot.cogs.qa import QACog
 from bot.config import Settings
 from bot.hardening import quiet_discord_loggers, write_private
 from bot.launcher import _log_crash, run_discord
+from index.filters import SearchFilter
 from index.models import Answer, IndexStats, Passage, Source
 from tests.conftest import make_settings
 from tests.fake_discord import FakeDiscord
@@ -110,7 +111,7 @@ class ScriptedService:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
         if self.error is not None:
             raise self.error
         text = "The talks lasted four hours."
@@ -118,6 +119,9 @@ class ScriptedService:
 
     def stats(self) -> IndexStats:
         raise NotImplementedError
+
+    def publishers(self) -> list[str]:
+        return []
 
 
 class Host:

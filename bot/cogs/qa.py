@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import math
 import re
@@ -16,12 +17,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Answer, ArticleQAError, IndexFormatError, IndexStats, normalize_question
+from index import Answer, ArticleQAError, IndexFormatError, IndexStats, SearchFilter, normalize_question
 
 from ..config import Settings
 from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
 from ..limits import MAX_PASSAGES
 from ..ratelimit import ReplyLimits, SlidingWindow
+from ..timeexpr import search_filter
 
 if TYPE_CHECKING:
     from index import Answerer
@@ -36,6 +38,8 @@ USAGE = "Ask me about the articles, e.g. `/ask question: how long did the talks 
 BUSY = "I am answering a lot of questions right now; please ask again in a minute."
 NOT_DELIVERED = "Sorry, Discord did not accept the answer; please ask again in a moment."
 EXPIRED = "This answer has expired; please ask again with /ask."
+MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
+DATE_HINT = "e.g. 2025-02-11, 7d, last week, March 2014, since March 2014"
 
 
 class Restarting(ArticleQAError):
@@ -69,10 +73,16 @@ class QACog(commands.Cog):
     and a clean drain."""
 
     def __init__(
-        self, host: QAHost, *, clock: Callable[[], float] = time.monotonic, limits: ReplyLimits | None = None
+        self,
+        host: QAHost,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        limits: ReplyLimits | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.host = host
         self._clock = clock
+        self._today = today  # what relative dates in filters ("7d") count back from
         self.limits = limits = limits or ReplyLimits()
         # A user in a cooldown hears about it once, not once per message, however long the cooldown.
         notice_seconds = max(limits.notice_seconds, host.settings.discord_cooldown_seconds)
@@ -100,6 +110,9 @@ class QACog(commands.Cog):
         question="Your question, e.g. how long did the talks last",
         k=f"How many passages to show at once (1-{MAX_PASSAGES})",
         private="Show the answer only to you",
+        since=f"Only articles dated from this day or period ({DATE_HINT})",
+        until="Only articles dated up to this day (or the end of this period)",
+        source="Only articles from this publisher or site",
     )
     async def ask(
         self,
@@ -107,11 +120,21 @@ class QACog(commands.Cog):
         question: str,
         k: app_commands.Range[int, 1, MAX_PASSAGES] | None = None,
         private: bool = False,
+        since: app_commands.Range[str, 1, 100] | None = None,
+        until: app_commands.Range[str, 1, 100] | None = None,
+        source: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         # Every path starts with the acknowledgement (a deferral or a private refusal): the checks before it
         # are counters, and Discord drops interactions not acknowledged within 3 seconds.
         question = normalize_question(question)
-        problem = self._refusal(question, interaction.user.id)
+        filters: SearchFilter | None = None
+        try:
+            if since or until or source:
+                filters = search_filter(since, until, (source,) if source else (), self._today())
+        except ArticleQAError as err:
+            problem: str | None = str(err)
+        else:
+            problem = self._refusal(question, interaction.user.id)
         if problem is not None:
             await self._acknowledge(
                 interaction,
@@ -126,7 +149,7 @@ class QACog(commands.Cog):
             ):
                 return
             try:
-                answer = await self._answer(question)
+                answer = await self._answer(question, filters)
             except Exception as err:
                 await self._follow_up(interaction, message_text(self._explain(err, question)))
                 return
@@ -141,6 +164,17 @@ class QACog(commands.Cog):
                 await self._replace_thinking(interaction)
             else:
                 self._remember(view)
+
+    @ask.autocomplete("source")
+    async def source_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The indexed publishers starting with what was typed, then those containing it."""
+        # The first call reads every article's metadata: off the event loop.
+        names = await asyncio.to_thread(self.host.service.publishers)
+        return [
+            app_commands.Choice(name=name[:100], value=name[:100]) for name in source_choices(names, current)
+        ]
 
     @app_commands.command(name="about", description="How many articles and passages I know, and since when")
     async def about(self, interaction: discord.Interaction) -> None:
@@ -275,22 +309,22 @@ class QACog(commands.Cog):
             return f"You are asking quickly: try again in {math.ceil(retry_after)} s."
         return None
 
-    async def _answer(self, question: str) -> Answer:
+    async def _answer(self, question: str, filters: SearchFilter | None = None) -> Answer:
         """Retrieve off the event loop; gives up with `Restarting` when a shutdown stops waiting."""
         # One reference for the whole question: a hot reload swaps `host.service`, never this object.
         service = self.host.service
         try:
-            return await self._answer_from(service, question)
+            return await self._answer_from(service, question, filters)
         except IndexFormatError as damage:
             # A passage failed its checksum: heal the index once (rebuilt, or already healed for another
             # question) and ask again, rather than tell users the index is broken.
             healed = await self.host.heal_service(service, damage)
-            return await self._answer_from(healed, question)
+            return await self._answer_from(healed, question, filters)
 
-    async def _answer_from(self, service: Answerer, question: str) -> Answer:
+    async def _answer_from(self, service: Answerer, question: str, filters: SearchFilter | None) -> Answer:
         if self._abandon.is_set():
             raise Restarting
-        work = asyncio.ensure_future(self._in_thread(service, question))
+        work = asyncio.ensure_future(self._in_thread(service, question, filters))
         abandon = asyncio.ensure_future(self._abandon.wait())
         try:
             await asyncio.wait({work, abandon}, return_when=asyncio.FIRST_COMPLETED)
@@ -302,10 +336,12 @@ class QACog(commands.Cog):
         work.add_done_callback(lambda task: task.cancelled() or task.exception())
         raise Restarting
 
-    async def _in_thread(self, service: Answerer, question: str) -> Answer:
+    async def _in_thread(
+        self, service: Answerer, question: str, filters: SearchFilter | None = None
+    ) -> Answer:
         # A few threads at most: each one that runs takes the GIL from the event loop for a while.
         async with self._answer_threads:
-            return await asyncio.to_thread(service.answer, question, MAX_PASSAGES)
+            return await asyncio.to_thread(service.answer, question, MAX_PASSAGES, filters)
 
     async def _acknowledge(self, interaction: discord.Interaction, response: Awaitable[object]) -> bool:
         """Send the first response to an interaction; False (logged in one line) when Discord refused it."""
@@ -389,6 +425,14 @@ class QACog(commands.Cog):
             self._abandon.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), 3.0)
+
+
+def source_choices(names: list[str], typed: str) -> list[str]:
+    """Publisher names that start with `typed` (any case), then those containing it; at most 25."""
+    key = typed.strip().casefold()
+    starting = [name for name in names if name.casefold().startswith(key)]
+    containing = [name for name in names if key in name.casefold() and name not in starting]
+    return (starting + containing)[:MAX_CHOICES]
 
 
 async def setup(bot: QABot) -> None:

@@ -15,7 +15,7 @@ from ..bm25 import BM25Params
 from . import format as disk
 from .arrays import BLOCK, Int32s
 from .build import CHUNK, Postings, blocks, count, impacts, merge
-from .search import PostingLists, Scratch, Tuning, search
+from .search import Allowed, PostingLists, Scratch, Tuning, search
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class InvertedIndex:
     exhaustive_postings: ClassVar[int] = 12_000
     short_postings: ClassVar[int] = 4_096
     dense_fraction: ClassVar[int] = 8
+    direct_ratio: ClassVar[float] = 1.0
     batch_tokens: ClassVar[int] = CHUNK  # tokens counted per batch while building
 
     def __init__(
@@ -172,20 +173,27 @@ class InvertedIndex:
 
     # ---- queries ---------------------------------------------------------------------------------
 
-    def top_k(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+    def top_k(self, terms: Sequence[str], k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
         """Best `k` (passage id, score) pairs among passages sharing a term with the query.
 
         Same contract as `LuceneBM25.top_k`: terms are deduplicated, unknown terms ignored, order is
-        score descending then passage id ascending.
+        score descending then passage id ascending. With `allowed`, only those passages are ranked
+        (exactly: as if the index held no other passage, with the whole index's statistics).
+
+        Raises:
+            ValueError: `allowed` is a mask over another number of passages.
         """
-        if k <= 0:
+        if allowed is not None and len(allowed.mask) != self._n_docs:
+            raise ValueError(f"the filter covers {len(allowed.mask)} passages, the index {self._n_docs}")
+        if k <= 0 or (allowed is not None and not len(allowed.ids)):
             return []
         tids = self.vocabulary.term_ids(terms)
         if not tids:
             return []
-        tuning = Tuning(self.exhaustive_postings, self.short_postings, self.dense_fraction)
+        tuning = Tuning(self.exhaustive_postings, self.short_postings, self.dense_fraction, self.direct_ratio)
         try:
-            ids, scores = search(self.lists, self.scratch(), self.lists.query(tids, k), tuning)
+            query = self.lists.query(tids, k, allowed)
+            ids, scores = search(self.lists, self.scratch(), query, tuning)
         except BaseException:
             self._local.__dict__.clear()  # the scratch arrays may hold partial sums: drop them
             raise

@@ -17,10 +17,16 @@ exponent ranges). `pruned` runs in numbered steps, each a function of its own:
    rising as partial scores come in (`complete`).
 
 Ties go to the lower passage id, as in `LuceneBM25.top_k`.
+
+A query may carry the passages it is `Allowed` to return (a date or source filter). Every bound above
+stays an upper bound on the allowed passages' scores, and theta is taken from allowed passages only,
+so the same steps rank exactly within them; a filter that allows few passages scores them directly
+(`direct`), which costs a lookup per allowed passage and term instead of a pass over the lists.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +35,13 @@ import numpy.typing as npt
 
 from .arrays import Float32s, Floats, Ids, Int32s, Int64s
 
+Bools = npt.NDArray[np.bool_]
+
+# What `direct` costs, in summed postings: one step of a binary search in a list, or (for a list at
+# most SCATTER_FACTOR times the allowed passages) a pass over the list. Fitted on a synthetic 1M
+# corpus (benchmarks/filtered.py); it only picks the faster of two exact paths.
+SEARCH_STEP_COST = 0.25
+SCATTER_FACTOR = 16
 MARGIN = 1e-9  # relative slack on theta, against rounding in the exponent extremes
 TINY = 5e-324  # smallest positive float64: every impact and partial score is above it
 
@@ -40,6 +53,26 @@ class Tuning:
     exhaustive_postings: int  # below this many postings per query, no pruning
     short_postings: int  # lists this short (or N/256) are summed in full first
     dense_fraction: int  # past N/dense_fraction summed postings, scan the dense array for candidates
+    # A filtered query scores its allowed passages directly when that costs (`direct_cost`) at most
+    # its postings divided by this; 0 always does, a huge value never does.
+    direct_ratio: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """The passages a filtered query may return: a mask over every passage, and their ids ascending."""
+
+    mask: Bools
+    ids: Int32s
+
+    @classmethod
+    def of(cls, mask: Bools) -> Allowed:
+        return cls(mask, np.flatnonzero(mask).astype(np.int32))
+
+    @property
+    def fraction(self) -> float:
+        """The share of all passages allowed (0 to 1)."""
+        return len(self.ids) / len(self.mask) if len(self.mask) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +84,7 @@ class Query:
     sizes: list[int]
     ub: list[float]
     k: int
+    allowed: Allowed | None = None
 
     @property
     def n_seeds(self) -> int:
@@ -117,12 +151,12 @@ class PostingLists:
         self.block_ptr: Int64s = arrays["block_ptr"]
         self.term_max: Float32s = arrays["term_max"]
 
-    def query(self, tids: list[int], k: int) -> Query:
-        """The lists of the (distinct, known) term ids `tids`."""
+    def query(self, tids: list[int], k: int, allowed: Allowed | None = None) -> Query:
+        """The lists of the (distinct, known) term ids `tids`, for passages `allowed` (None: all)."""
         tid_arr = np.array(tids, dtype=np.int64)
         spans = list(zip(self.indptr[tid_arr].tolist(), self.indptr[tid_arr + 1].tolist(), strict=True))
         sizes = [e - s for s, e in spans]
-        return Query(tids, spans, sizes, self.term_max[tid_arr].astype(np.float64).tolist(), k)
+        return Query(tids, spans, sizes, self.term_max[tid_arr].astype(np.float64).tolist(), k, allowed)
 
     def blocks_of(self, tid: int) -> Float32s:
         return self.block_max[int(self.block_ptr[tid]) : int(self.block_ptr[tid + 1])]
@@ -140,6 +174,22 @@ class PostingLists:
             return pos
         values = self.impacts[pos]
         return pos[values >= kth(values, n)]
+
+    def allowed_best(self, tid: int, span: tuple[int, int], n: int, allowed: Allowed) -> Int64s:
+        """Positions, ascending, of allowed postings of a list that include its `n` best allowed ones.
+
+        The list's best postings are taken in proportion to the allowed share; if fewer than `n` of
+        them are allowed, every allowed posting of the list is returned.
+        """
+        s, e = span
+        wanted = int(2 * n / max(allowed.fraction, 1e-9)) + 1
+        if wanted < e - s:
+            pos = self.best_positions(tid, span, wanted)
+            pos = pos[allowed.mask[self.doc_ids[pos]]]
+            if len(pos) >= n:
+                return pos
+        pos = np.arange(s, e)
+        return pos[allowed.mask[self.doc_ids[s:e]]]
 
     def postings(self, span: tuple[int, int], tid: int = -1, floor: float = 0.0) -> tuple[Int32s, Float32s]:
         """Ids and impacts of a list's postings: all of them, or (`floor` > 0) those reaching `floor`."""
@@ -192,22 +242,51 @@ def add_to(scratch: Scratch, parts: list[tuple[Int32s, Float32s]]) -> Int32s:
 
 
 def search(lists: PostingLists, scratch: Scratch, q: Query, tuning: Tuning) -> tuple[Ids, Floats]:
-    """Distinct candidate passages, with exact scores, that include the top k."""
+    """Distinct candidate passages, with exact scores, that include the top k (of the allowed ones)."""
+    allowed = q.allowed
+    if allowed is not None and direct_cost(q, len(allowed.ids)) * tuning.direct_ratio <= sum(q.sizes):
+        return direct(lists, scratch, q, allowed.ids)
     if len(q.tids) == 1:
-        pos = lists.best_positions(q.tids[0], q.spans[0], q.k)
+        if allowed is None:
+            pos = lists.best_positions(q.tids[0], q.spans[0], q.k)
+        else:
+            pos = lists.allowed_best(q.tids[0], q.spans[0], q.k, allowed)
         return lists.doc_ids[pos], lists.impacts[pos].astype(np.float64)
     if sum(q.sizes) <= tuning.exhaustive_postings:
         return exhaustive(lists, scratch, q)
     return pruned(lists, scratch, q, tuning)
 
 
+def direct_cost(q: Query, n_allowed: int) -> float:
+    """What `direct` costs for `n_allowed` passages, in summed postings."""
+    return sum(
+        size + n_allowed
+        if n_allowed * SCATTER_FACTOR > size
+        else n_allowed * math.log2(size) * SEARCH_STEP_COST
+        for size in q.sizes
+    )
+
+
+def direct(lists: PostingLists, scratch: Scratch, q: Query, allowed: Int32s) -> tuple[Int32s, Floats]:
+    """The allowed passages scored one by one: each list is searched for them (or scattered, if short)."""
+    scores = np.zeros(len(allowed), dtype=np.float64)
+    for span, size in zip(q.spans, q.sizes, strict=True):
+        if len(allowed) * SCATTER_FACTOR > size:
+            scores += lists.scatter_lookup(scratch, span, allowed)
+        else:
+            scores += lists.lookup(span, allowed)
+    matching = np.flatnonzero(scores > 0)
+    return allowed[matching], scores[matching]
+
+
 def exhaustive(lists: PostingLists, scratch: Scratch, q: Query) -> tuple[Int32s, Floats]:
     """Every passage of every list summed in full."""
     ids = add_to(scratch, [lists.postings(span) for span in q.spans])
-    sums = scratch.acc[ids]
+    kept = ids if q.allowed is None else ids[q.allowed.mask[ids]]
+    sums = scratch.acc[kept]
     # A passage repeats once per matching term, so the (k * terms)-th best entry is a score at
     # least k distinct passages reach: nothing below it can place.
-    cands = sorted_unique(ids[sums >= kth(sums, q.k * len(q.spans))])
+    cands = sorted_unique(kept[sums >= kth(sums, q.k * len(q.spans))])
     scores = scratch.acc[cands]
     scratch.acc[ids] = 0.0
     return cands, scores
@@ -239,11 +318,16 @@ def split_short(q: Query, short_size: int) -> tuple[list[int], list[int]]:
 def seed(lists: PostingLists, scratch: Scratch, q: Query, short: list[int]) -> Seeds:
     """Step 1: the short lists' best passages; several lists are summed into the scratch sums."""
     if len(short) == 1:  # one list: its best postings are found by block
-        pos = lists.best_positions(q.tids[short[0]], q.spans[short[0]], q.n_seeds)
+        tid, span = q.tids[short[0]], q.spans[short[0]]
+        if q.allowed is None:
+            pos = lists.best_positions(tid, span, q.n_seeds)
+        else:
+            pos = lists.allowed_best(tid, span, q.n_seeds, q.allowed)
         return Seeds(lists.doc_ids[pos], lists.impacts[pos].astype(np.float64), None)
     summed = add_to(scratch, [lists.postings(q.spans[i]) for i in short])
-    sums = scratch.acc[summed]
-    ids = sorted_unique(summed[sums >= kth(sums, q.n_seeds * len(short))])
+    kept = summed if q.allowed is None else summed[q.allowed.mask[summed]]
+    sums = scratch.acc[kept]
+    ids = sorted_unique(kept[sums >= kth(sums, q.n_seeds * len(short))])
     return Seeds(ids, scratch.acc[ids], summed)
 
 
@@ -256,6 +340,8 @@ def lower_bound(lists: PostingLists, q: Query, seeds: Seeds, long: list[int]) ->
         for i in long:
             partial = partial + lists.lookup(q.spans[i], seeds.ids)
         return max(theta, kth(partial, q.k))
+    if not theta and q.allowed is not None:  # fewer than k allowed seeds: no bound on the allowed
+        return 0.0
     if not theta:  # fewer than k seeds: k distinct passages reach any list's k-th best block
         return max([kth(lists.blocks_of(q.tids[i]), q.k) for i in long], default=0.0)
     return theta
@@ -307,17 +393,26 @@ def candidates(
 ) -> tuple[Ids, Floats]:
     """Step 5: passages (sorted) whose partial score reaches `floor`, with those scores; the scratch
     sums are zero again afterwards."""
-    acc = scratch.acc
+    acc, allowed = scratch.acc, q.allowed
     if summed is None:  # one short list and every long list lazy: filter that list
         cands, values = lists.postings(q.spans[short[0]], q.tids[short[0]], floor)
+        if allowed is not None:
+            keep = allowed.mask[cands]
+            cands, values = cands[keep], values[keep]
         return cands, values.astype(np.float64)
     if len(summed) * dense_fraction > lists.n_docs:
         # Most passages touched: scanning the array beats sorting the touched ids.
-        dense = np.flatnonzero(np.greater_equal(acc, floor, out=scratch.mask()))
+        reached = np.greater_equal(acc, floor, out=scratch.mask())
+        if allowed is not None:
+            reached &= allowed.mask
+        dense = np.flatnonzero(reached)
         partial = acc[dense]
         acc.fill(0.0)
         return dense, partial
-    sparse = sorted_unique(summed[acc[summed] >= floor])
+    reached = acc[summed] >= floor
+    if allowed is not None:
+        reached &= allowed.mask[summed]
+    sparse = sorted_unique(summed[reached])
     partial = acc[sparse]
     acc[summed] = 0.0
     return sparse, partial
