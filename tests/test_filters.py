@@ -226,7 +226,7 @@ def dev_filter_questions() -> list[Any]:
 # The filter keeps the right articles, but ranking inside them is not good enough yet.
 RANKING_MISSES = {
     "dn-019": pytest.mark.xfail(
-        reason="the Courier's undated explainer (no detour figure) outranks its closure story", strict=False
+        reason="the Courier's undated explainer (no detour figure) outranks its closure story", strict=True
     )
 }
 
