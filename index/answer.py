@@ -212,7 +212,7 @@ class QAService:
             candidate.analysis = rerank.analyze_passage(self._analyzer, text)
         candidate.terms = set(candidate.analysis.terms)
         config = self.config.rerank
-        candidate.found = rerank.features(query, candidate.analysis, config.window, text)
+        candidate.found = rerank.features(query, candidate.analysis, config.window)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
 
     def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:
