@@ -132,6 +132,12 @@ class QAService:
             skipped_files=self.manifest.skipped_files,
         )
 
+    def reconfigured(self, config: AnswerConfig) -> QAService:
+        """A service answering from the same loaded index with other query-time settings."""
+        other = QAService(self._engine, self._records, self.manifest, config, self.index_dir)
+        other.generation = self.generation
+        return other
+
     def answer(self, question: str, k: int | None = None) -> Answer:
         """The best `k` passages for `question`, each with its answer sentence and sources.
 
@@ -156,7 +162,7 @@ class QAService:
         if not terms or k <= 0:
             return Answer(question, ()), None
         hits = self._engine.top_k(terms, max(self.config.candidates, k))
-        query = rerank.Query.build(question, self._analyzer, self._idf)
+        query = rerank.Query.build(question, self._analyzer, self._idf, self.config.rerank)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
         scores = rerank.rescore(query, candidates, self.config.rerank)
         for candidate, new_score in zip(candidates, scores, strict=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from .analyzer import Analyzer, normalize_answer
 from .chunker import sentence_spans
@@ -43,7 +43,8 @@ def analyze_passage(analyzer: Analyzer, text: str) -> PassageTerms:
 
 @dataclass(frozen=True, slots=True)
 class RerankConfig:
-    """Weights of the second-stage score; every feature lies in [0, 1]. Chosen on a development split."""
+    """Weights and switches of the second-stage ranking; every feature lies in [0, 1]. Each field is a
+    named rule (`FEATURES`) that `without` switches off, so its worth can be measured on its own."""
 
     bm25: float = 1.0  # first-stage score over the best candidate's
     coverage: float = 0.5  # share of the question's IDF mass found in the passage
@@ -55,6 +56,37 @@ class RerankConfig:
     window: int = 8
     # Sentence choice: IDF mass share, plus this when the sentence holds a span of the expected type.
     sentence_type_bonus: float = 0.1
+    frame_words: bool = True  # "long" of "how long", "year" of "what year" steer the type, not the rerank
+    counted: bool = True  # "how many troops": only a number near "troops" is of the expected type
+
+
+FEATURES: Mapping[str, str] = {
+    "bm25": "first-stage BM25 score, over the best candidate's",
+    "coverage": "share of the question's IDF mass found in the passage",
+    "sentence": "share of the question's IDF mass found in the passage's best sentence",
+    "proximity": "share of the question's IDF mass found within a few consecutive terms",
+    "bigram": "adjacent question-term pairs found adjacent in the passage",
+    "answer_type": "the highlighted sentence holds a span of the expected answer type (passage score)",
+    "lead": "the passage opens its article",
+    "sentence_type_bonus": "sentence choice: a span of the expected answer type in the sentence",
+    "frame_words": "frame words of the question ('long' of 'how long') left out of the rerank",
+    "counted": "'how many X': only a number near X counts as the expected type",
+}
+
+
+def without(config: RerankConfig, names: Sequence[str]) -> RerankConfig:
+    """`config` with the named rules switched off (weights to 0, switches to False).
+
+    Raises:
+        ValueError: a name is not one of `FEATURES`.
+    """
+    unknown = [name for name in names if name not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    changes: dict[str, Any] = {
+        name: False if isinstance(getattr(config, name), bool) else 0 for name in names
+    }
+    return replace(config, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +102,18 @@ class Query:
     counted: re.Pattern[str] | None = None  # what a "how many" question counts, near its number
 
     @classmethod
-    def build(cls, question: str, analyzer: Analyzer, idf: Callable[[str], float]) -> Query:
+    def build(
+        cls,
+        question: str,
+        analyzer: Analyzer,
+        idf: Callable[[str], float],
+        config: RerankConfig = RerankConfig(),
+    ) -> Query:
         """Analyze `question`; `idf(term)` gives a term's weight in the index."""
         tokens = analyzer.tokens(question)
-        weights = {term: idf(term) for term in content_terms(analyzer, question, list(dict.fromkeys(tokens)))}
+        distinct = list(dict.fromkeys(tokens))
+        kept = content_terms(analyzer, question, distinct) if config.frame_words else distinct
+        weights = {term: idf(term) for term in kept}
         pairs = tuple(
             dict.fromkeys(
                 (a, b) for a, b in itertools.pairwise(tokens) if a != b and a in weights and b in weights
@@ -86,7 +126,7 @@ class Query:
             sum(weights[a] + weights[b] for a, b in pairs) or 1.0,
             question_type(question),
             frozenset(normalize_answer(question).split()),
-            counted_pattern(question, analyzer),
+            counted_pattern(question, analyzer) if config.counted else None,
         )
 
 

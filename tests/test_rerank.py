@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import pytest
@@ -191,3 +191,14 @@ def test_service_shows_a_short_answer_and_highlights_the_typed_sentence(write_fi
     assert answer.short_answer == "four hours"
     assert answer.highlighted_sentence == "The talks in Paris lasted four hours on Sunday."
     assert service.answer("garden beds").short_answer is None
+
+
+def test_without_switches_named_rules_off() -> None:
+    config = rerank.without(rerank.RerankConfig(), ["lead", "frame_words"])
+    assert config.lead == 0 and config.frame_words is False and config.bigram == rerank.RerankConfig().bigram
+    assert set(rerank.FEATURES) <= {field.name for field in fields(rerank.RerankConfig)}
+    with pytest.raises(ValueError, match="unknown rule"):
+        rerank.without(rerank.RerankConfig(), ["speaker"])
+    # Without frame words, "long" of "how long" weighs in the rerank like any other term.
+    q = rerank.Query.build("How long were the talks?", ANALYZER, lambda term: 1.0, config)
+    assert set(q.idf) == {"long", "talk"}
