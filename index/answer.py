@@ -72,6 +72,8 @@ class _Candidate:
     also_in: list[Source] = field(default_factory=list)  # articles printing only the highlighted sentence
     analysis: rerank.PassageTerms | None = None
     found: rerank.Features | None = None
+    title_terms: frozenset[str] = frozenset()
+    story_terms: set[str] = field(default_factory=set)  # shared by the candidates of one article
 
 
 class QAService:
@@ -95,6 +97,7 @@ class QAService:
         self._analyzer = Analyzer(settings.analyzer)
         self._max_words = settings.chunking.max_words
         self._passage = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_passage)
+        self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
 
     @classmethod
     def open(
@@ -164,6 +167,7 @@ class QAService:
         hits = self._engine.top_k(terms, max(self.config.candidates, k))
         query = rerank.Query.build(question, self._analyzer, self._idf, self.config.rerank)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
+        self._gather_stories(candidates)
         scores = rerank.rescore(query, candidates, self.config.rerank)
         for candidate, new_score in zip(candidates, scores, strict=True):
             candidate.score = new_score
@@ -196,6 +200,15 @@ class QAService:
         short = short_answer(query, question, self._analyzer, text, highlight, self.config.short)
         return Answer(question, passages, short), found
 
+    def _gather_stories(self, candidates: Sequence[_Candidate]) -> None:
+        """Give each candidate its article's title terms and the terms of that article's candidates."""
+        stories: dict[int, set[str]] = {}
+        for candidate in candidates:
+            stories.setdefault(candidate.article_row, set()).update(candidate.terms)
+        for candidate in candidates:
+            candidate.story_terms = stories[candidate.article_row]
+            candidate.title_terms = self._title_terms(candidate.article_row)
+
     def _idf(self, term: str) -> float:
         n, df = self._engine.n_docs, self._engine.doc_freq(term)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
@@ -203,6 +216,9 @@ class QAService:
     def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
         chunk = self._records.chunk(passage)
         return chunk, self._records.article_row(passage), rerank.analyze_passage(self._analyzer, chunk.text)
+
+    def _load_title_terms(self, row: int) -> frozenset[str]:
+        return frozenset(self._analyzer.tokens(self._records.source(row).title))
 
     def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
         chunk, row, analysis = self._passage(passage)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import pytest
@@ -151,6 +151,9 @@ class FakeCandidate:
     found: rerank.Features | None
     chunk: Chunk
     highlight: tuple[int, int] | None
+    terms: set[str] = field(default_factory=set)
+    title_terms: frozenset[str] = frozenset()
+    story_terms: set[str] = field(default_factory=set)
 
 
 def test_rescore_lets_sentence_evidence_beat_a_slightly_higher_bm25() -> None:
@@ -202,3 +205,32 @@ def test_without_switches_named_rules_off() -> None:
     # Without frame words, "long" of "how long" weighs in the rerank like any other term.
     q = rerank.Query.build("How long were the talks?", ANALYZER, lambda term: 1.0, config)
     assert set(q.idf) == {"long", "talk"}
+
+
+def test_the_story_named_by_the_title_or_the_other_passages_wins_a_short_question() -> None:
+    q = query("Who signed the evacuation order?", {"sign": 2.0, "evacu": 3.0, "order": 1.5})
+    text = "The order was signed late on Tuesday, officials said."
+    analysis = rerank.analyze_passage(ANALYZER, text)
+    found = rerank.features(q, analysis, window=8)
+    chunks = [Chunk(f"{name}#1", name, 1, text, 0, len(text)) for name in ("council.txt", "wildfire.txt")]
+    plain = FakeCandidate(1.0, found, chunks[0], None, set(analysis.terms), frozenset({"council", "park"}))
+    # Same passage wording, but its article is the wildfire story: its title names the evacuation.
+    titled = FakeCandidate(1.0, found, chunks[1], None, set(analysis.terms), frozenset({"evacu", "wildfir"}))
+    scores = rerank.rescore(q, [plain, titled], rerank.RerankConfig())
+    assert scores[1] > scores[0]
+    assert len(set(rerank.rescore(q, [plain, titled], replace(rerank.RerankConfig(), title=0)))) == 1
+    # An article whose other passages speak of the evacuation supports its passage the same way.
+    told = replace(plain, story_terms={"sign", "order", "evacu"})
+    scores = rerank.rescore(q, [plain, told], rerank.RerankConfig())
+    assert scores[1] > scores[0]
+
+
+def test_lead_prior_can_require_the_rarest_term() -> None:
+    q = query("Where did the talks take place?", {"talk": 1.0, "take": 0.5, "place": 0.5})
+    text = "The envoys met again."
+    found = rerank.features(q, rerank.analyze_passage(ANALYZER, text), window=8)
+    lead = FakeCandidate(1.0, found, Chunk("a#0", "a", 0, text, 0, len(text)), None, {"envoy", "meet"})
+    config = replace(rerank.RerankConfig(), title=0, story=0)
+    shipped = rerank.rescore(q, [lead], config)[0]
+    strict = rerank.rescore(q, [lead], replace(config, lead_rarest=True))[0]
+    assert shipped - strict == pytest.approx(config.lead)  # "talk" is not in the lead: no prior
