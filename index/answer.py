@@ -58,6 +58,11 @@ class AnswerConfig:
     rerank: RerankConfig = field(default_factory=RerankConfig)  # second-stage weights
     answered: evidence.AnsweredConfig = field(default_factory=evidence.AnsweredConfig)
     short: ShortAnswerConfig = field(default_factory=ShortAnswerConfig)
+    # Passages are shown from this many sentences before the highlighted one (an ellipsis stands for
+    # the rest), so the answer is in a reader's first lines; None shows every passage whole.
+    shown_context: int | None = 1
+    # ... unless those sentences are longer than this: then from the highlighted sentence itself.
+    shown_context_words: int = 25
 
 
 @dataclass(slots=True)
@@ -183,6 +188,7 @@ class QAService:
                 chunk_id=c.chunk.chunk_id,
                 terms=tuple(sorted(c.terms & query.idf.keys())),
                 also_in=tuple(c.also_in),
+                shown_from=self._shown_from(c),
             )
             for c in chosen
         )
@@ -208,6 +214,22 @@ class QAService:
         for candidate in candidates:
             candidate.story_terms = stories[candidate.article_row]
             candidate.title_terms = self._title_terms(candidate.article_row)
+
+    def _shown_from(self, candidate: _Candidate) -> int:
+        """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
+        context = self.config.shown_context
+        if context is None or candidate.highlight is None or candidate.analysis is None:
+            return 0
+        starts = [start for start, _ in candidate.analysis.sentences]
+        index = next((i for i, start in enumerate(starts) if start == candidate.highlight[0]), 0)
+        if index <= context:
+            return 0
+        before = candidate.chunk.text[starts[index - context] : starts[index]]
+        return (
+            starts[index - context]
+            if len(before.split()) <= self.config.shown_context_words
+            else starts[index]
+        )
 
     def _idf(self, term: str) -> float:
         n, df = self._engine.n_docs, self._engine.doc_freq(term)
