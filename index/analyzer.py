@@ -31,7 +31,7 @@ _TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W\d_])|\d+(?:[.,]\d+)*|\w+
 # DrQA-style English stopwords, plus the clitic fragments left by splitting on apostrophes.
 STOPWORDS = frozenset(
     """
-    a about above after again against ain all am an and any are aren as at be because been before being
+    a about above after again ain all am an and any are aren as at be because been before being
     below between both but by can couldn could d did didn do does doesn doing don down during each few for
     from further had hadn has hasn have haven having he her here hers herself him himself his how i if in
     into is isn it its itself just ll m ma me mightn more most mustn my myself needn no nor not now o of off

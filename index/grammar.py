@@ -66,6 +66,13 @@ ANSWER_PATTERNS: Mapping[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "name": re.compile(rf"\b{_NAME}"),
+    # The words that introduce a cause or a purpose: the answer to "why" follows them.
+    "reason": re.compile(
+        r"\b(?:because|due to|owing to|thanks to|since|so that|in order to|as a result of|caused by"
+        r"|started by|blamed (?:on|for)|citing|amid|after|following|over concerns?|in response to"
+        r"|in protest|for fear|to (?:avoid|prevent|protest|support|help|allow|ensure))\b",
+        re.IGNORECASE,
+    ),
 }
 
 # The rule matching earliest in the question gives its answer type; on a tie, the one listed first.
@@ -89,6 +96,10 @@ QUESTION_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("name", re.compile(r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which) (?:city|country|state|person)\b")),
+    (
+        "reason",
+        re.compile(r"\bwhy\b|\b(?:what|which) (?:reasons?|caused?|led to|prompted|started|triggered)\b"),
+    ),
 )
 
 # Words that frame a question rather than name its subject: the adjective of "how long", the class noun

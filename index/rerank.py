@@ -55,7 +55,9 @@ class RerankConfig:
     lead: float = 0.3  # the passage opens its article, where news puts the main facts
     window: int = 8
     # Sentence choice: IDF mass share, plus this when the sentence holds a span of the expected type.
-    sentence_type_bonus: float = 0.1
+    # (0.35 rather than 0.1: news dev sentence hit@1 +3.6 points, SQuAD test +0.1, SQuAD dev -0.2.)
+    sentence_type_bonus: float = 0.35
+    reason_type: bool = True  # "why" questions look for "because", "due to", "started by", ...
     frame_words: bool = True  # "long" of "how long", "year" of "what year" steer the type, not the rerank
     # The lead prior applies only where the lead passage holds the question's rarest term.
     lead_rarest: bool = False
@@ -76,6 +78,7 @@ FEATURES: Mapping[str, str] = {
     "answer_type": "the highlighted sentence holds a span of the expected answer type (passage score)",
     "lead": "the passage opens its article",
     "sentence_type_bonus": "sentence choice: a span of the expected answer type in the sentence",
+    "reason_type": "'why' questions expect a cause ('because', 'due to', 'started by')",
     "frame_words": "frame words of the question ('long' of 'how long') left out of the rerank",
     "counted": "'how many X': only a number near X counts as the expected type",
     "lead_rarest": "the lead prior applies only where the lead holds the question's rarest term",
@@ -134,10 +137,15 @@ class Query:
             sum(weights.values()) or 1.0,
             pairs,
             sum(weights[a] + weights[b] for a, b in pairs) or 1.0,
-            question_type(question),
+            _answer_type(question, config),
             frozenset(normalize_answer(question).split()),
             counted_pattern(question, analyzer) if config.counted else None,
         )
+
+
+def _answer_type(question: str, config: RerankConfig) -> str | None:
+    kind = question_type(question)
+    return None if kind == "reason" and not config.reason_type else kind
 
 
 @dataclass(frozen=True, slots=True)

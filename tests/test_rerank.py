@@ -37,7 +37,7 @@ def query(question: str, idf: dict[str, float] | None = None) -> rerank.Query:
         ("Who is the Russian foreign minister?", "name"),
         ("Where were the talks held?", "name"),
         ("Which peninsula did Russia annex?", None),
-        ("What reason did Russia give?", None),
+        ("What reason did Russia give?", "reason"),
         ("How often have Kerry and Lavrov spoken by phone?", "frequency"),
         # The opening wh-word decides, not a later "when".
         ("Where was Kerry when he spoke to reporters?", "name"),
@@ -234,3 +234,14 @@ def test_lead_prior_can_require_the_rarest_term() -> None:
     shipped = rerank.rescore(q, [lead], config)[0]
     strict = rerank.rescore(q, [lead], replace(config, lead_rarest=True))[0]
     assert shipped - strict == pytest.approx(config.lead)  # "talk" is not in the lead: no prior
+
+
+def test_why_questions_expect_a_cause() -> None:
+    assert grammar.question_type("Why did Novalux choose Ohio?") == "reason"
+    assert grammar.question_type("What caused the blackout in Spain?") == "reason"
+    text = "The company chose Ohio because of the state's tax incentives."
+    assert [text[s:e] for s, e in grammar.answer_spans("reason", text, frozenset())] == ["because"]
+    without = rerank.Query.build(
+        "Why did Novalux choose Ohio?", ANALYZER, lambda t: 1.0, rerank.RerankConfig(reason_type=False)
+    )
+    assert without.answer_type is None
