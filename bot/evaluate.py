@@ -55,7 +55,11 @@ def add_eval_parser(
         "lives in a directory of its own for the corpus, so the bot's index is never replaced.",
     )
     parser.add_argument(
-        "questions", type=Path, metavar="QUESTIONS.jsonl", help="gold questions, one per line"
+        "questions",
+        type=Path,
+        nargs="?",
+        metavar="QUESTIONS.jsonl",
+        help="gold questions, one per line (not needed with --list-features)",
     )
     parser.add_argument(
         "-k",
@@ -103,6 +107,9 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     if args.list_features:
         out.write(features_text(RerankConfig()) + "\n")
         return EXIT_OK
+    if args.questions is None:
+        log.error("QUESTIONS.jsonl is required")
+        return EXIT_USAGE
     k: int = args.eval_k
     if k < 1:
         log.error("--k must be at least 1")
