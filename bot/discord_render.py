@@ -86,11 +86,12 @@ def trim_start(text: str, limit: int) -> str:
 
 def passage_markdown(passage: Passage, limit: int) -> str:
     """Escaped passage text with the answer sentence in bold, trimmed around it to `limit` characters."""
-    text = passage.text.strip()
-    if passage.highlight is None:
+    shown, highlight = passage.shown
+    text = shown.strip()
+    if highlight is None:
         return trim(escape(text), limit)
-    start, end = passage.highlight
-    before, sentence, after = passage.text[:start], passage.text[start:end], passage.text[end:]
+    start, end = highlight
+    before, sentence, after = shown[:start], shown[start:end], shown[end:]
     core = sentence.strip()
     if not core:
         return trim(escape(text), limit)

@@ -9,20 +9,25 @@ import logging
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from index import (
+    FEATURES,
     Metrics,
     PlainBM25,
     QuestionResult,
+    RerankConfig,
     corpus_path,
+    in_split,
     index_status,
     live_generation,
     load_corpus,
     read_questions,
     run_questions,
     summarize,
+    without,
 )
 
 from .config import Settings
@@ -54,7 +59,11 @@ def add_eval_parser(
         "lives in a directory of its own for the corpus, so the bot's index is never replaced.",
     )
     parser.add_argument(
-        "questions", type=Path, metavar="QUESTIONS.jsonl", help="gold questions, one per line"
+        "questions",
+        type=Path,
+        nargs="?",
+        metavar="QUESTIONS.jsonl",
+        help="gold questions, one per line (not needed with --list-features)",
     )
     parser.add_argument(
         "-k",
@@ -70,6 +79,23 @@ def add_eval_parser(
     parser.add_argument(
         "--baseline", action="store_true", help="also run plain rank-bm25 over paragraphs, side by side"
     )
+    parser.add_argument(
+        "--split",
+        choices=("dev", "test"),
+        default=None,
+        help="only the questions of this split (questions without a 'split' field are always asked)",
+    )
+    parser.add_argument(
+        "--ablate",
+        metavar="NAME[,NAME...]",
+        default=None,
+        help="also run without the named ranking rules, side by side (see --list-features)",
+    )
+    parser.add_argument(
+        "--list-features",
+        action="store_true",
+        help="list the named ranking rules and weights, with their shipped values, and exit",
+    )
 
 
 def eval_index_dir(settings: Settings) -> Path:
@@ -82,17 +108,32 @@ def eval_index_dir(settings: Settings) -> Path:
 def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:
     """Run `article-qa eval`; returns the exit code."""
     out = out if out is not None else sys.stdout
+    if args.list_features:
+        out.write(features_text(RerankConfig()) + "\n")
+        return EXIT_OK
+    if args.questions is None:
+        log.error("QUESTIONS.jsonl is required")
+        return EXIT_USAGE
     k: int = args.eval_k
     if k < 1:
         log.error("--k must be at least 1")
+        return EXIT_USAGE
+    ablated = [name.strip() for name in (args.ablate or "").split(",") if name.strip()]
+    try:
+        without(RerankConfig(), ablated)
+    except ValueError as err:
+        log.error("--ablate: %s", err)
         return EXIT_USAGE
     try:
         loaded = read_questions(args.questions)
     except OSError as err:
         log.error("cannot read %s (%s)", args.questions, err.strerror or err)
         return EXIT_USAGE
-    if not loaded.questions:
-        log.error("%s holds no usable question", args.questions)
+    questions = in_split(loaded.questions, args.split)
+    if not questions:
+        log.error(
+            "%s holds no usable question%s", args.questions, f" in split {args.split}" * bool(args.split)
+        )
         return EXIT_USAGE
     if args.index_dir is None:
         settings = settings.model_copy(update={"index_dir": eval_index_dir(settings)})
@@ -103,11 +144,16 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     )
     service = open_service(settings)
     reused = before is not None and before == _generation(settings)
-    questions = loaded.questions
     results = run_questions(service.answer, questions, k, _progress().stage("ours"))
     ours = summarize(results, k, service.manifest.build_seconds)
     baseline: Metrics | None = None
-    if args.baseline:
+    label = "baseline"
+    if ablated:
+        config = replace(service.config, rerank=without(service.config.rerank, ablated))
+        other = service.reconfigured(config)
+        ablated_results = run_questions(other.answer, questions, k, _progress().stage("ablated"))
+        baseline, label = summarize(ablated_results, k, service.manifest.build_seconds), "without"
+    elif args.baseline:
         started = time.perf_counter()
         plain = PlainBM25(load_corpus(settings.corpus).articles)
         build_s = time.perf_counter() - started
@@ -116,7 +162,9 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     if args.json:
         data = ours.to_json()
         if baseline is not None:
-            data["baseline"] = baseline.to_json()
+            data["without" if ablated else "baseline"] = baseline.to_json()
+        if ablated:
+            data["ablated"] = ablated
         if args.details:
             data["results"] = [result_json(result) for result in results]
         out.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -129,8 +177,10 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
         + f"\ncorpus {settings.corpus}: {service.manifest.passages:,} passages from "
         f"{service.manifest.articles:,} articles, index in {settings.index_dir}"
         + (" (reused)" if reused else " (built)")
+        + (f"\nsplit {args.split}" if args.split else "")
+        + (f"\n'without': the shipped ranking without {', '.join(ablated)}" if ablated else "")
     )
-    out.write(header + "\n\n" + metrics_table(ours, baseline) + "\n")
+    out.write(header + "\n\n" + metrics_table(ours, baseline, label) + "\n")
     return EXIT_OK
 
 
@@ -177,17 +227,19 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("short answer right", "short_answer_precision", ".4f"),
     ("answered", "answered", ".4f"),
     ("answered | hit@1", "answered_when_hit@1", ".4f"),
+    ("reading@50", "reading@50", ".4f"),
     ("mean passage words", "mean_passage_words", ".1f"),
+    ("mean shown words", "mean_shown_words", ".1f"),
     ("index build s", "build_s", ".2f"),
     ("latency p50 ms", "p50", ".2f"),
     ("latency p95 ms", "p95", ".2f"),
 )
 
 
-def metrics_table(ours: Metrics, baseline: Metrics | None = None) -> str:
-    """The figures as an aligned table: ours, and the baseline with the difference when given."""
+def metrics_table(ours: Metrics, baseline: Metrics | None = None, label: str = "baseline") -> str:
+    """The figures as an aligned table: ours, and `baseline` (named `label`) with the difference."""
     columns = [_flat(ours.to_json())] + ([_flat(baseline.to_json())] if baseline else [])
-    head = f"{'':<20}{'ours':>10}" + (f"{'baseline':>10}{'diff':>10}" if baseline else "")
+    head = f"{'':<20}{'ours':>10}" + (f"{label:>10}{'diff':>10}" if baseline else "")
     lines = [head]
     shown: set[str] = set()
     for label, key, fmt in _ROWS:
@@ -201,6 +253,14 @@ def metrics_table(ours: Metrics, baseline: Metrics | None = None) -> str:
             line += f"{values[0] - values[1]:>+10{fmt}}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def features_text(config: RerankConfig) -> str:
+    """One line per named ranking rule: its name, shipped value and what it does."""
+    width = max(len(name) for name in FEATURES)
+    return "\n".join(
+        f"{name:<{width}}  {getattr(config, name)!s:>6}  {what}" for name, what in FEATURES.items()
+    )
 
 
 def _flat(data: dict[str, Any]) -> dict[str, float]:

@@ -27,11 +27,12 @@ def source_line(source: Source) -> str:
 
 
 def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
-    """The passage text with its highlighted sentence wrapped by `bold`."""
-    if passage.highlight is None:
-        return passage.text
-    start, end = passage.highlight
-    return passage.text[:start] + bold(passage.text[start:end]) + passage.text[end:]
+    """The passage text as shown, with its highlighted sentence wrapped by `bold`."""
+    text, highlight = passage.shown
+    if highlight is None:
+        return text
+    start, end = highlight
+    return text[:start] + bold(text[start:end]) + text[end:]
 
 
 def filter_line(answer: Answer) -> str | None:

@@ -36,13 +36,22 @@ if TYPE_CHECKING:
         IndexWriteError,
         QuestionError,
     )
-    from .evaluation import Metrics, PlainBM25, QuestionResult, read_questions, run_questions, summarize
+    from .evaluation import (
+        Metrics,
+        PlainBM25,
+        QuestionResult,
+        in_split,
+        read_questions,
+        run_questions,
+        summarize,
+    )
     from .filters import SearchFilter
     from .htmltext import parse_html
     from .loader import load_corpus
     from .manifest import Manifest
     from .models import Answer, Article, Chunk, IndexStats, Passage, Source
     from .question import normalize_question
+    from .rerank import FEATURES, RerankConfig, without
     from .settings import IndexConfig, IndexStatus, corpus_label, corpus_path, index_status, live_generation
 
 _EXPORTS = {
@@ -72,13 +81,22 @@ _EXPORTS = {
         "IndexWriteError",
         "QuestionError",
     ),
-    "evaluation": ("Metrics", "PlainBM25", "QuestionResult", "read_questions", "run_questions", "summarize"),
+    "evaluation": (
+        "Metrics",
+        "PlainBM25",
+        "QuestionResult",
+        "in_split",
+        "read_questions",
+        "run_questions",
+        "summarize",
+    ),
     "filters": ("SearchFilter",),
     "htmltext": ("parse_html",),
     "loader": ("load_corpus",),
     "manifest": ("Manifest",),
     "models": ("Answer", "Article", "Chunk", "IndexStats", "Passage", "Source"),
     "question": ("normalize_question",),
+    "rerank": ("FEATURES", "RerankConfig", "without"),
     "settings": (
         "IndexConfig",
         "IndexStatus",
@@ -91,6 +109,7 @@ _EXPORTS = {
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "FEATURES",
     "SUFFIXES",
     "AnalyzerConfig",
     "Answer",
@@ -119,6 +138,7 @@ __all__ = [
     "QAService",
     "QuestionError",
     "QuestionResult",
+    "RerankConfig",
     "SearchFilter",
     "Source",
     "build_index",
@@ -127,6 +147,7 @@ __all__ = [
     "corpus_path",
     "has_searchable_words",
     "heal_index",
+    "in_split",
     "index_status",
     "live_generation",
     "live_manifest",
@@ -139,6 +160,7 @@ __all__ = [
     "stale_warning",
     "summarize",
     "verify_index",
+    "without",
     "without_hint",
 ]
 

@@ -12,7 +12,7 @@ from typing import Any
 import Stemmer
 
 # Bump when a rule below changes: indexes built with another version are rebuilt.
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 
 _FOLD = str.maketrans(
     {
@@ -24,20 +24,21 @@ _FOLD = str.maketrans(
     }
 )
 
-# Dotted acronyms ("U.S.") and numbers with separators ("30,000", "2.5") stay one token; the rest is \w+.
-_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}(?![^\W\d_])|\d+(?:[.,]\d+)*|\w+")
+# Dotted acronyms ("U.S.", and "U.S" or "U.N" whose last dot a question mark or a typo took) and numbers
+# with separators ("30,000", "2.5") stay one token; the rest is \w+.
+_TOKEN = re.compile(r"[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W\d_])|\d+(?:[.,]\d+)*|\w+")
 
 # DrQA-style English stopwords, plus the clitic fragments left by splitting on apostrophes.
 STOPWORDS = frozenset(
     """
-    a about above after again against ain all am an and any are aren as at be because been before being
+    a about above after again ain all am an and any are aren as at be because been before being
     below between both but by can couldn could d did didn do does doesn doing don down during each few for
     from further had hadn has hasn have haven having he her here hers herself him himself his how i if in
     into is isn it its itself just ll m ma me mightn more most mustn my myself needn no nor not now o of off
-    on once only or other our ours ourselves out over own re s same shan she should shouldn so some such t
+    on or other our ours ourselves out over own re s same shan she should shouldn so some such t
     than that the their theirs them themselves then there these they this those through to too under until
-    up ve very was wasn we were weren what when where which while who whom why will with won wouldn y you
-    your yours yourself yourselves also would may might must shall could many much
+    up ve very was wasn we were weren what when where which while who whom whose why will with won wouldn
+    y you your yours yourself yourselves also would may might must shall could many much
     """.split()
 )
 
@@ -66,6 +67,17 @@ weave wove woven; weep wept; win won; withdraw withdrew withdrawn; withhold with
 """
 IRREGULAR_VERBS: dict[str, str] = {
     form: forms.split()[0] for forms in _IRREGULAR_VERBS.split(";") for form in forms.split()[1:]
+}
+
+
+# Forms the stemmer would merge with an unrelated word ("armed" with "arm", "business" with "busy"):
+# each keeps a term of its own, shared with its plural.
+_PROTECTED_STEMS = """
+armed; taping; business businesses; authority authorities; executive executives; animal animals;
+animation animations; ironic; stocking stockings
+"""
+PROTECTED_STEMS: dict[str, str] = {
+    form: forms.split()[0] for forms in _PROTECTED_STEMS.split(";") for form in forms.split()
 }
 
 
@@ -112,7 +124,7 @@ class Analyzer:
         if self.config.remove_stopwords and word in STOPWORDS:
             return None
         if self._stemmer is not None:
-            word = self._stemmer.stemWord(word)
+            word = PROTECTED_STEMS.get(word) or self._stemmer.stemWord(word)
         return word
 
     def spans(self, text: str) -> Iterator[tuple[int, int, str]]:

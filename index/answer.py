@@ -68,6 +68,11 @@ class AnswerConfig:
     rerank: RerankConfig = field(default_factory=RerankConfig)  # second-stage weights
     answered: evidence.AnsweredConfig = field(default_factory=evidence.AnsweredConfig)
     short: ShortAnswerConfig = field(default_factory=ShortAnswerConfig)
+    # Passages are shown from this many sentences before the highlighted one (an ellipsis stands for
+    # the rest), so the answer is in a reader's first lines; None shows every passage whole.
+    shown_context: int | None = 1
+    # ... unless those sentences are longer than this: then from the highlighted sentence itself.
+    shown_context_words: int = 25
 
 
 @dataclass(slots=True)
@@ -82,6 +87,8 @@ class _Candidate:
     also_in: list[Source] = field(default_factory=list)  # articles printing only the highlighted sentence
     analysis: rerank.PassageTerms | None = None
     found: rerank.Features | None = None
+    title_terms: frozenset[str] = frozenset()
+    story_terms: set[str] = field(default_factory=set)  # shared by the candidates of one article
 
 
 class QAService:
@@ -110,6 +117,7 @@ class QAService:
         self._facets: ArticleFacets | None = None
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
+        self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
 
     @classmethod
     def open(
@@ -159,6 +167,12 @@ class QAService:
             skipped_files=self.manifest.skipped_files,
         )
 
+    def reconfigured(self, config: AnswerConfig) -> QAService:
+        """A service answering from the same loaded index with other query-time settings."""
+        other = QAService(self._engine, self._records, self.manifest, config, self.index_dir)
+        other.generation = self.generation
+        return other
+
     def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
         """The best `k` passages for `question` that `filters` allows, with answer sentences and sources.
 
@@ -207,8 +221,9 @@ class QAService:
         if not terms or k <= 0:
             return Answer(question, ()), None
         hits = self._engine.top_k(terms, max(self.config.candidates, k), allowed)
-        query = rerank.Query.build(question, self._analyzer, self._idf)
+        query = rerank.Query.build(question, self._analyzer, self._idf, self.config.rerank)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
+        self._gather_stories(candidates)
         scores = rerank.rescore(query, candidates, self.config.rerank)
         for candidate, new_score in zip(candidates, scores, strict=True):
             candidate.score = new_score
@@ -224,6 +239,7 @@ class QAService:
                 chunk_id=c.chunk.chunk_id,
                 terms=tuple(sorted(c.terms & query.idf.keys())),
                 also_in=tuple(c.also_in),
+                shown_from=self._shown_from(c),
             )
             for c in chosen
         )
@@ -241,12 +257,40 @@ class QAService:
         short = short_answer(query, question, self._analyzer, text, highlight, self.config.short)
         return Answer(question, passages, short), found
 
+    def _gather_stories(self, candidates: Sequence[_Candidate]) -> None:
+        """Give each candidate its article's title terms and the terms of that article's candidates."""
+        stories: dict[int, set[str]] = {}
+        for candidate in candidates:
+            stories.setdefault(candidate.article_row, set()).update(candidate.terms)
+        for candidate in candidates:
+            candidate.story_terms = stories[candidate.article_row]
+            candidate.title_terms = self._title_terms(candidate.article_row)
+
+    def _shown_from(self, candidate: _Candidate) -> int:
+        """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
+        context = self.config.shown_context
+        if context is None or candidate.highlight is None or candidate.analysis is None:
+            return 0
+        starts = [start for start, _ in candidate.analysis.sentences]
+        index = next((i for i, start in enumerate(starts) if start == candidate.highlight[0]), 0)
+        if index <= context:
+            return 0
+        before = candidate.chunk.text[starts[index - context] : starts[index]]
+        return (
+            starts[index - context]
+            if len(before.split()) <= self.config.shown_context_words
+            else starts[index]
+        )
+
     def _idf(self, term: str) -> float:
         return lucene_idf(self._engine.n_docs, self._engine.doc_freq(term))
 
     def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
         chunk = self._records.chunk(passage)
         return chunk, self._records.article_row(passage), rerank.analyze_passage(self._analyzer, chunk.text)
+
+    def _load_title_terms(self, row: int) -> frozenset[str]:
+        return frozenset(self._analyzer.tokens(self._records.source(row).title))
 
     def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
         chunk, row, analysis = self._passage(passage)
@@ -262,7 +306,7 @@ class QAService:
             candidate.analysis = rerank.analyze_passage(self._analyzer, text)
         candidate.terms = set(candidate.analysis.terms)
         config = self.config.rerank
-        candidate.found = rerank.features(query, candidate.analysis, config.window, text)
+        candidate.found = rerank.features(query, candidate.analysis, config.window)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
 
     def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:

@@ -36,6 +36,7 @@ class EvalQuestion:
     question: str
     answers: tuple[str, ...]
     article_id: str | None = None  # the article it was written on, when the file says (SQuAD)
+    split: str | None = None  # "dev" or "test", when the file says
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +86,20 @@ def _question(record: Any, seen: set[str]) -> EvalQuestion:
         raise ValueError('"answers" must be a list of strings')
     if not any(normalize_answer(a) for a in answers):
         raise ValueError('"answers" holds no answer with a letter or digit')
-    article = record.get("article_id")
+    article, split = record.get("article_id"), record.get("split")
     seen.add(str(qid))
     return EvalQuestion(
-        str(qid), question, tuple(answers), str(article) if isinstance(article, str | int) else None
+        str(qid),
+        question,
+        tuple(answers),
+        str(article) if isinstance(article, str | int) else None,
+        split if isinstance(split, str) else None,
     )
+
+
+def in_split(questions: Iterable[EvalQuestion], split: str | None) -> tuple[EvalQuestion, ...]:
+    """The questions of `split`; questions that name no split are always kept (None keeps all)."""
+    return tuple(q for q in questions if split is None or q.split is None or q.split == split)
 
 
 def read_questions(path: Path) -> QuestionSet:
@@ -126,6 +136,21 @@ class QuestionResult:
     sentence_hit: bool  # an answer lies inside the first passage's highlighted sentence
     latency_ms: float
     short_hit: bool = False  # the short answer shown holds a gold answer
+    reading_hit: bool = False  # an answer lies within the first READING_WORDS words shown
+
+
+# What a reader takes in at a glance: the first lines of an embed or a terminal answer.
+READING_WORDS = 50
+
+
+def shown_words(answer: Answer, limit: int = READING_WORDS) -> str:
+    """The first `limit` words a reader sees: the passages' shown text, best first."""
+    words: list[str] = []
+    for passage in answer.passages:
+        words += passage.shown[0].split()
+        if len(words) >= limit:
+            break
+    return " ".join(words[:limit])
 
 
 def judge(question: EvalQuestion, answer: Answer, latency_ms: float) -> QuestionResult:
@@ -141,6 +166,7 @@ def judge(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
         sentence is not None and contains(sentence),
         latency_ms,
         short is not None and contains(short),
+        contains(shown_words(answer)),
     )
 
 
@@ -180,6 +206,8 @@ class Metrics:
     short_answer_precision: float = 0.0  # share of the short answers shown that hold a gold answer
     answered: float = 0.0  # share of questions called answered
     answered_when_hit: float = 0.0  # ... among those whose first passage holds a gold answer
+    reading_at_50: float = 0.0  # share of questions answered within the first 50 words shown
+    mean_shown_words: float = 0.0  # words of each passage as shown
 
     def hit_at(self, n: int) -> float:
         return dict(self.hits)[n]
@@ -190,7 +218,9 @@ class Metrics:
         data.update({f"hit@{n}": round(value, 4) for n, value in self.hits})
         data[f"mrr@{self.k}"] = round(self.mrr, 4)
         data["sentence_hit@1"] = round(self.sentence_hit_at_1, 4)
+        data["reading@50"] = round(self.reading_at_50, 4)
         data["mean_passage_words"] = round(self.mean_passage_words, 1)
+        data["mean_shown_words"] = round(self.mean_shown_words, 1)
         data["build_s"] = round(self.build_s, 3)
         data["latency_ms"] = {"p50": round(self.latency_p50_ms, 3), "p95": round(self.latency_p95_ms, 3)}
         data["short_answer_coverage"] = round(self.short_answer_coverage, 4)
@@ -206,6 +236,7 @@ def summarize(results: Sequence[QuestionResult], k: int, build_s: float = 0.0) -
     ranks = [r.rank for r in results if r.rank is not None and r.rank <= k]
     levels = sorted({n for n in HIT_RANKS if n <= k} | {k})
     words = [len(p.text.split()) for r in results for p in r.answer.passages]
+    shown = [len(p.shown[0].split()) for r in results for p in r.answer.passages]
     latencies = np.asarray([r.latency_ms for r in results], dtype=np.float64)
     shorts = [r for r in results if r.answer.short_answer is not None]
     top_hits = [r for r in results if r.rank == 1]
@@ -223,6 +254,8 @@ def summarize(results: Sequence[QuestionResult], k: int, build_s: float = 0.0) -
         short_answer_precision=_share(sum(1 for r in shorts if r.short_hit), len(shorts)),
         answered=_share(sum(1 for r in results if r.answer.answered), count),
         answered_when_hit=_share(sum(1 for r in top_hits if r.answer.answered), len(top_hits)),
+        reading_at_50=_share(sum(1 for r in results if r.reading_hit), count),
+        mean_shown_words=float(np.mean(shown)) if shown else 0.0,
     )
 
 

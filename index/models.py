@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .filters import SearchFilter
 
+ELLIPSIS = "\u2026 "  # stands for the start of a passage that is not shown
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -64,6 +66,18 @@ class Passage:
     terms: tuple[str, ...] = field(default=())  # analyzed question terms this passage matched
     # Other articles that print the highlighted sentence, but not the rest of the passage.
     also_in: tuple[Source, ...] = field(default=())
+    # Where the text shown to readers starts (an ellipsis stands for what comes before): near the
+    # highlighted sentence, so a reader sees the answer in the first lines. `text` stays whole.
+    shown_from: int = 0
+
+    @property
+    def shown(self) -> tuple[str, tuple[int, int] | None]:
+        """The text shown to readers, and the highlight's offsets into it."""
+        if self.shown_from <= 0:
+            return self.text, self.highlight
+        cut = len(ELLIPSIS) - self.shown_from
+        highlight = (self.highlight[0] + cut, self.highlight[1] + cut) if self.highlight else None
+        return ELLIPSIS + self.text[self.shown_from :], highlight
 
 
 @dataclass(frozen=True, slots=True)

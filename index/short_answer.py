@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import rerank
+from . import grammar, rerank
 from .analyzer import Analyzer, fold
 
 # Types whose spans are precise enough to show on their own line.
@@ -86,14 +86,14 @@ def short_type(question: str, config: ShortAnswerConfig = ShortAnswerConfig()) -
     lowered = " ".join(fold(question).lower().split())
     if config.race_time and _RACE_TIME.search(lowered):
         return "duration"
-    kind = rerank.question_type(question)
+    kind = grammar.question_type(question)
     if kind is None or not config.opening_cue:
         return kind
     opening = _WH.search(lowered)
     if opening is None:
         return None
     # The type's own cue must start at the opening wh-word (or the words just before it: "In what year").
-    for name, pattern in rerank.QUESTION_TYPES:
+    for name, pattern in grammar.QUESTION_TYPES:
         match = pattern.search(lowered)
         if name == kind and match is not None and match.start() <= opening.start() + 1:
             return kind
@@ -187,7 +187,7 @@ def short_answer(
     if kind not in SHORT_ANSWER_TYPES or kind is None or highlight is None:
         return None
     sentence = text[highlight[0] : highlight[1]]
-    spans = rerank.answer_spans(kind, sentence, query.words, query.counted)
+    spans = grammar.answer_spans(kind, sentence, query.words, query.counted)
     # A match inside a longer number ("000" of "1,000", "194" of "1940s") is no answer.
     spans = [
         span

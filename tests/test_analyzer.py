@@ -63,3 +63,27 @@ def test_config_switches() -> None:
 def test_fold_and_answer_normalization() -> None:
     assert fold("\u201cit\u2019s\u201d \u2014 ok") == '"it\'s" - ok'
     assert normalize_answer("  30,000\u2013100,000 Troops!") == "30 000 100 000 troops"
+
+
+def test_acronyms_without_their_last_dot_stay_one_term() -> None:
+    analyzer = Analyzer()
+    # A question mark or a typo takes the last dot: the acronym must not become single rare letters.
+    assert analyzer.tokens("Who leads the U.S?") == analyzer.tokens("Who leads the U.S.?") == ["lead", "us"]
+    assert analyzer.tokens("The U.N envoy arrived") == ["un", "envoy", "arriv"]
+    # A sentence run into the next without a space is not an acronym.
+    assert analyzer.tokens("talks ended.The envoy") == ["talk", "end", "envoy"]
+
+
+def test_only_and_once_are_terms_and_whose_is_a_question_word() -> None:
+    analyzer = Analyzer()
+    assert analyzer.tokens("Whose plan was approved only once?") == ["plan", "approv", "onli", "onc"]
+    # "voted against" is what a reader asks about: the word marks the sentence that names the votes.
+    assert analyzer.tokens("Two voted against it") == ["two", "vote", "against"]
+
+
+def test_protected_forms_keep_a_term_of_their_own() -> None:
+    analyzer = Analyzer()
+    assert analyzer.tokens("armed men") != analyzer.tokens("arm men")
+    assert analyzer.tokens("the business") != analyzer.tokens("the busy")
+    assert analyzer.tokens("businesses") == analyzer.tokens("business")  # the plural still meets it
+    assert analyzer.tokens("authorities") == analyzer.tokens("authority") == ["authority"]

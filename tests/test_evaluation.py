@@ -17,6 +17,7 @@ from index.evaluation import (
     EvalQuestion,
     PlainBM25,
     answer_matcher,
+    in_split,
     judge,
     parse_questions,
     plain_tokens,
@@ -25,6 +26,7 @@ from index.evaluation import (
     summarize,
 )
 from index.models import Answer, Article, Passage
+from index.rerank import FEATURES
 
 
 def passage(text: str, highlight: tuple[int, int] | None = None) -> Passage:
@@ -275,6 +277,7 @@ def test_eval_uses_its_own_index_and_reuses_it(
 
 def test_eval_usage_errors(corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", str(tmp_path / "missing.jsonl"), "--corpus", str(corpus_dir)]) == 2
+    assert main(["eval", "--corpus", str(corpus_dir)]) == 2
     empty = write_questions(tmp_path / "empty.jsonl", ["{}"])
     assert main(["eval", str(empty), "--corpus", str(corpus_dir)]) == 2
     good = write_questions(tmp_path / "q.jsonl", QUESTIONS[:1])
@@ -299,3 +302,49 @@ def test_short_answers_and_answered_rates_are_measured() -> None:
     assert data["short_answer_precision"] == 0.5
     assert data["answered"] == 0.6
     assert data["answered_when_hit@1"] == 0.75  # the last answer found nothing, so it is not a hit
+
+
+def test_split_keeps_its_questions_and_those_without_a_split() -> None:
+    lines = [
+        '{"id": "a", "question": "Who won Gorton and Denton?", "answers": ["Hannah Spencer"], "split": "dev"}',
+        '{"id": "b", "question": "Who beat Poilievre?", "answers": ["Bruce Fanjoy"], "split": "test"}',
+        '{"id": "c", "question": "Spain\'s grid operator?", "answers": ["Red Eléctrica"]}',
+    ]
+    questions = parse_questions(lines).questions
+    assert [q.id for q in in_split(questions, "dev")] == ["a", "c"]
+    assert [q.id for q in in_split(questions, "test")] == ["b", "c"]
+    assert [q.id for q in in_split(questions, None)] == ["a", "b", "c"]
+
+
+def test_reading_at_50_counts_the_words_shown_in_order() -> None:
+    opening = " ".join(["The council met on Tuesday evening to debate the budget."] * 5)  # 50 words
+    late = Passage(opening + " The budget passed by a vote of 7 to 2.", 1.0, None, ())
+    question = EvalQuestion("q", "What was the vote?", ("7 to 2",))
+    assert not judge(question, Answer(question.question, (late,)), 1.0).reading_hit
+    # The same passage shown from its answer sentence puts the answer in the first words.
+    shown = Passage(late.text, 1.0, (len(opening) + 1, len(late.text)), (), shown_from=len(opening) + 1)
+    assert shown.shown == ("\u2026 The budget passed by a vote of 7 to 2.", (2, 40))
+    assert judge(question, Answer(question.question, (shown,)), 1.0).reading_hit
+    # A short first passage leaves room for the start of the second.
+    first = Passage("The council met on Tuesday.", 1.0, None, ())
+    second = Passage("The budget passed by a vote of 7 to 2 after a long debate.", 1.0, None, ())
+    result = judge(question, Answer(question.question, (first, second)), 1.0)
+    assert result.reading_hit and summarize([result], 10).to_json()["reading@50"] == 1.0
+
+
+def test_eval_ablates_named_rules_and_lists_them(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--list-features"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in FEATURES)
+    questions = write_questions(tmp_path / "q.jsonl", QUESTIONS[:3])
+    common = ["eval", str(questions), "--corpus", str(corpus_dir)]
+    assert main([*common, "--ablate", "lead,bigram", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ablated"] == ["lead", "bigram"] and "hit@1" in data["without"]
+    assert main([*common, "--ablate", "lead"]) == 0
+    table = capsys.readouterr().out
+    assert "without lead" in table and "reading@50" in table
+    assert main([*common, "--ablate", "no_such_rule"]) == 2
+    assert "unknown rule" in capsys.readouterr().err

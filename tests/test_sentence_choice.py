@@ -1,0 +1,52 @@
+"""The bold sentence answers the question, not its neighbour: who voted, why, what started it, who called."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.answer import QAService
+from index.builder import build_index
+
+ARTICLES = {
+    "budget.txt": """Title: Harlow County commissioners pass budget despite objections
+
+Harlow County's board of commissioners approved next year's spending plan on Monday night after a three-hour hearing. The $212 million budget includes a 4 percent raise for sheriff's deputies and money for two new ambulances. The budget passed by a vote of 7 to 2. Commissioners Elena Marsh and Robert Kline voted against it, arguing that the plan leaned too heavily on reserves. The board will revisit the road maintenance fund in March.
+""",
+    "novalux.txt": """Title: Novalux to build battery plant near Columbus
+
+Battery maker Novalux said on Thursday it will build a $1.2 billion factory outside Columbus, Ohio, creating about 1,800 jobs by 2028. The company chose Ohio because of the state's tax incentives and its skilled manufacturing workforce, chief executive Marta Silva said. Construction is expected to begin next spring on a 300-acre site in Licking County. Novalux had also considered locations in Indiana and Georgia.
+""",
+    "wildfire.txt": """Title: Crews contain Cedar Ridge fire after four days
+
+Firefighters said on Sunday they had fully contained the Cedar Ridge fire, which forced about 2,000 residents from their homes in the foothills east of Redding. The fire burned more than 11,000 acres and destroyed 46 buildings, including 31 homes. Investigators said the fire was started by sparks from a power line that came down in high winds. The utility said it was cooperating with the investigation.
+""",
+    "phonecall.txt": """Title: Putin and Trump discuss Ukraine in two-hour phone call
+
+Russian President Vladimir Putin and U.S. President Donald Trump spoke by telephone for more than two hours on Tuesday, the Kremlin said. The two leaders discussed a possible ceasefire in Ukraine and an exchange of prisoners. Putin, who initiated the call, told Trump that Russia was ready to work on a memorandum with Kyiv, according to Kremlin aide Yuri Ushakov. The White House described the conversation as productive.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    root = tmp_path_factory.mktemp("sentences")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    build_index(corpus, root / "idx")
+    return QAService.open(root / "idx")
+
+
+@pytest.mark.parametrize(
+    ("question", "bold_holds"),
+    [
+        ("Who voted against the budget?", "Elena Marsh and Robert Kline"),
+        ("Why did Novalux choose Ohio?", "because of the state's tax incentives"),
+        ("What started the fire?", "sparks from a power line"),
+        ("Who initiated the phone call?", "Putin, who initiated the call"),
+    ],
+)
+def test_the_bold_sentence_holds_the_answer(service: QAService, question: str, bold_holds: str) -> None:
+    answer = service.answer(question)
+    assert answer.highlighted_sentence is not None and bold_holds in answer.highlighted_sentence
