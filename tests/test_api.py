@@ -30,6 +30,7 @@ from index import (
     open_index,
 )
 from index.store import MANIFEST, IndexStore
+from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "how long did Kerry and Lavrov talk in Paris"
@@ -165,7 +166,7 @@ def test_a_moved_checkout_answers_without_rebuilding(
     checkout.mkdir()
     shutil.copytree(corpus_dir, checkout / "corpus")
     monkeypatch.chdir(checkout)
-    relative = Settings(_env_file=None, corpus=Path("corpus"), index_dir=Path(".article-qa"))
+    relative = make_settings(corpus=Path("corpus"), index_dir=Path(".article-qa"))
     open_service(relative, stream=io.StringIO())
     built = (checkout / ".article-qa" / "CURRENT").read_text(encoding="utf-8")
     moved = tmp_path / "moved"

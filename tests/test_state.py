@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.state import COMMANDS_MARKER, REPL_HISTORY, state_dir, state_path
 from index import build_index
+from tests.conftest import make_settings
 
 
-def settings_for(tmp_path: Path, **extra: object) -> Settings:
-    return Settings(_env_file=None, index_dir=tmp_path / "index", **extra)  # type: ignore[arg-type]
+def settings_for(tmp_path: Path, **extra: Any) -> Settings:
+    return make_settings(index_dir=tmp_path / "index", **extra)
 
 
 def test_the_state_folder_is_beside_the_index_and_private(tmp_path: Path) -> None:
