@@ -26,6 +26,7 @@ from index.errors import (
 )
 from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore
 from tests.conftest import WriteFiles
+from tests.test_store_safety import FERRY_ARTICLE, entries
 
 TRENDS_ARTICLE = """\
 Title: Gen Z shoppers turn to second-hand fashion
@@ -38,20 +39,6 @@ industry survey published on Monday.
 Analysts said rising prices and concern about waste drove the shift. Thrift stores in three cities
 extended their opening hours to meet demand.
 """
-
-FERRY_ARTICLE = """\
-Title: Island ferry resumes after winter storms
-Source: Coast Gazette
-Date: 2024-02-02
-
-The island ferry resumed sailing on Friday after a three-week pause caused by winter storms.
-
-The operator said the first crossing carried 212 passengers and a delivery of medical supplies.
-"""
-
-
-def entries(folder: Path) -> list[str]:
-    return sorted(path.name for path in folder.iterdir())
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:
