@@ -75,7 +75,7 @@ def write_corpus(n_articles: int, path: Path, seed: int = 0) -> None:
 
 
 def timed_child(code: str, args: Sequence[str]) -> dict[str, Any]:
-    """Run `code` in a fresh interpreter; its JSON result with `seconds` and `peak_rss` (whole process tree)."""
+    """Run `code` in a new interpreter; its JSON result, `seconds` and `peak_rss` (whole process tree)."""
     root = Path(__file__).resolve().parents[1]
     env = {
         **os.environ,

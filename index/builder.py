@@ -69,8 +69,10 @@ def build_index(
             else None
         )
         if parallel is not None and parallel.total_bytes >= min_parallel_bytes:
+            log.debug("reading the corpus with %d worker processes", workers)
             manifest = _build_in_parallel(store, corpus, config, parallel)
         else:
+            log.debug("reading the corpus in this process")
             manifest = _build_and_publish(store, corpus, config, progress)
     log.info(
         "indexed %d passages from %d articles in %.2f s",

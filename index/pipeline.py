@@ -237,7 +237,7 @@ class ParallelCorpus:
             # Workers fork from a server that has imported the reader once, and nothing of the program
             # that started the build.
             context.set_forkserver_preload([__name__])
-        level = logging.getLogger("index").getEffectiveLevel()
+        level = min(log.getEffectiveLevel(), logging.getLogger("index").getEffectiveLevel())
         pool = context.Pool(self.workers, _start_worker, (self.analyzer, self.chunking, root, level))
         try:
             yield from self._merge(pool, root)
