@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -10,6 +11,7 @@ import psutil
 import pytest
 
 from bot.config import Settings
+from bot.progress import StderrProgress
 from index.answer import QAService
 from index.builder import build_index
 from index.store import CURRENT, IndexStore
@@ -161,3 +163,28 @@ def test_build_workers_setting(tmp_path: Path) -> None:
     assert make_settings().build_workers is None  # one per core
     with pytest.raises(ValueError):
         Settings(_env_file=None, build_workers=0)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_shows_counts_and_time_left() -> None:
+    clock = iter([100.0, 130.0, 160.0])
+    terminal = Terminal()
+    progress = StderrProgress(terminal, min_total=10, clock=lambda: next(clock))
+    progress("reading", 0, 4_000)
+    progress("reading", 1_000, 4_000)  # a quarter in 30 s: 90 s to go
+    progress("reading", 4_000, 4_000)
+    lines = terminal.getvalue().split("\r\033[K")
+    assert lines[2] == "reading: 1,000/4,000, about 2 min left"
+    assert lines[3] == "reading: 4,000/4,000\n"
+
+
+def test_progress_off_a_terminal_has_no_live_line_or_time_left() -> None:
+    stream = io.StringIO()
+    progress = StderrProgress(stream, min_total=10, interval=0.0)
+    progress("reading", 1_000, 4_000)
+    progress("reading", 4_000, 4_000)
+    assert stream.getvalue() == "reading: 1,000/4,000\nreading: 4,000/4,000\n"
