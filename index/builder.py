@@ -118,15 +118,14 @@ def _build_in_parallel(
     started = time.perf_counter()
     fingerprint = corpus_fingerprint(corpus)
 
-    def terms() -> Iterator[list[str]]:
-        yield from parallel.terms()
-        if not parallel.chunks:
-            raise EmptyCorpusError(f"corpus {corpus} has no text to index: add articles and try again")
-        if parallel.progress:
-            parallel.progress("indexing", len(parallel.chunks), len(parallel.chunks))
+    parallel.read()
+    if not parallel.chunks:
+        raise EmptyCorpusError(f"corpus {corpus} has no text to index: add articles and try again")
 
     def fill(folder: Path) -> Manifest:
-        engine = InvertedIndex.build(terms(), config.bm25)
+        if parallel.progress:
+            parallel.progress("indexing", len(parallel.chunks), len(parallel.chunks))
+        engine = parallel.index(config.bm25)
         skipped = sum(item.count for item in parallel.skipped)
         found = (parallel.articles, parallel.chunks, skipped)
         return _save(folder, engine, corpus, config, fingerprint, found, started)

@@ -6,15 +6,23 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections import Counter, deque
+from array import array
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
+import numpy as np
+
 from .analyzer import Analyzer, AnalyzerConfig
+from .bm25 import BM25Params
 from .chunker import ChunkingConfig, chunk_article
 from .corpusfiles import SkipFile, corpus_root, list_corpus, open_file
+from .inverted import InvertedIndex
+from .inverted.arrays import BLOCK
+from .inverted.build import Batch, Postings, assemble, pairs
+from .inverted.vocabulary import Vocabulary
 from .loader import (
     JsonRecords,
     SkippedFile,
@@ -45,11 +53,26 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class Analyzed:
-    """One article with its passages and, for each passage, its index terms (title terms first)."""
+    """One article and its passages as `(start, end)` offsets into its text (the text is sent once)."""
 
     article: Article
-    chunks: tuple[Chunk, ...]
-    terms: tuple[list[str], ...]
+    spans: tuple[tuple[int, int], ...]
+
+    def chunks(self, doc_id: str) -> Iterator[Chunk]:
+        text = self.article.text
+        for n, (start, end) in enumerate(self.spans):
+            yield Chunk(f"{doc_id}#{n}", doc_id, n, text[start:end], start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTerms:
+    """The index terms of a batch's passages (title terms first), in order: passage i has the next
+    `lengths[i]` entries of `ids`, which number the batch's own `words`. Compact to send between
+    processes, and the main process maps each distinct word once, not every token."""
+
+    words: list[str]
+    ids: bytes  # int32
+    lengths: bytes  # int32
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +82,14 @@ class FileResult:
     articles: list[Analyzed]
     skipped: list[SkippedFile]
     logs: list[logging.LogRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class FilesResult:
+    """What a worker made of a batch of files."""
+
+    files: list[FileResult]
+    terms: BatchTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +110,7 @@ class LinesResult:
     rel: str
     lines: list[LineResult]
     logs: list[logging.LogRecord]
+    terms: BatchTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +136,28 @@ class _Worker:
         self.chunking = chunking
         self.root = root
         self.logs: list[logging.LogRecord] = []
+        self.words: defaultdict[str, int] = defaultdict()
+        self.ids = array("i")
+        self.lengths = array("i")
 
     def analyze(self, article: Article) -> Analyzed:
-        chunks = tuple(chunk_article(article, self.chunking))
+        chunks = chunk_article(article, self.chunking)
         title = self.analyzer.tokens(article.title)
-        return Analyzed(article, chunks, tuple(title + self.analyzer.tokens(c.text) for c in chunks))
+        number = self.words.__getitem__
+        for chunk in chunks:
+            terms = title + self.analyzer.tokens(chunk.text)
+            self.ids.fromlist(list(map(number, terms)))
+            self.lengths.append(len(terms))
+        return Analyzed(article, tuple((chunk.start, chunk.end) for chunk in chunks))
+
+    def start_batch(self) -> None:
+        self.logs = []
+        self.words = defaultdict()
+        self.words.default_factory = self.words.__len__  # a new word gets the next number
+        self.ids, self.lengths = array("i"), array("i")
+
+    def batch_terms(self) -> BatchTerms:
+        return BatchTerms(list(self.words), self.ids.tobytes(), self.lengths.tobytes())
 
 
 class _Capture(logging.Handler):
@@ -129,8 +178,9 @@ def _start_worker(analyzer: AnalyzerConfig, chunking: ChunkingConfig, root: Path
     logging.root.setLevel(level)
 
 
-def _read_files(files: list[tuple[Path, str]]) -> list[FileResult]:
+def _read_files(files: list[tuple[Path, str]]) -> FilesResult:
     assert _worker is not None
+    _worker.start_batch()
     results = []
     for path, rel in files:
         skipped: list[SkippedFile] = []
@@ -143,12 +193,12 @@ def _read_files(files: list[tuple[Path, str]]) -> list[FileResult]:
             log.warning("skipped %s: %s", rel, skip)
             skipped.append(SkippedFile(rel, str(skip)))
         results.append(FileResult(articles, skipped, _worker.logs))
-    return results
+    return FilesResult(results, _worker.batch_terms())
 
 
 def _read_lines(batch: _Lines) -> LinesResult:
     assert _worker is not None
-    _worker.logs = []
+    _worker.start_batch()
     results = []
     for number, raw in batch.lines:
         if raw is None:
@@ -161,7 +211,7 @@ def _read_lines(batch: _Lines) -> LinesResult:
             results.append(LineResult(number, None, str(skip), False, tuple(notes)))
             continue
         results.append(LineResult(number, _worker.analyze(article), "", legacy, tuple(notes)))
-    return LinesResult(batch.rel, results, _worker.logs)
+    return LinesResult(batch.rel, results, _worker.logs, _worker.batch_terms())
 
 
 # --------------------------------------------------------------------------------------- main side
@@ -195,15 +245,43 @@ class _FileSkip:
     reason: str
 
 
-_Pending = AsyncResult["list[FileResult] | LinesResult"] | _FileEnd | _FileSkip
+_Pending = AsyncResult["FilesResult | LinesResult"] | _FileEnd | _FileSkip
+
+
+class _TermCounter:
+    """Counts (term, passage) pairs from the workers' batches exactly as `InvertedIndex.build` counts
+    analyzed passages, so that the index is the same; only each batch's distinct words are looked up."""
+
+    def __init__(self, batch_tokens: int) -> None:
+        self.vocab: defaultdict[str, int] = defaultdict()
+        self.vocab.default_factory = self.vocab.__len__
+        self.batch_tokens = batch_tokens
+        self.tokens = array("i")
+        self.lengths = array("i")
+        self.batches: list[Batch] = []
+        self.batch_start = 0
+
+    def add(self, terms: BatchTerms) -> None:
+        number = self.vocab.__getitem__
+        mapping = np.fromiter(map(number, terms.words), dtype=np.int32, count=len(terms.words))
+        self.tokens.frombytes(mapping[np.frombuffer(terms.ids, dtype=np.int32)].tobytes())
+        self.lengths.frombytes(terms.lengths)
+        if len(self.tokens) >= self.batch_tokens:
+            self.batches.append(pairs(self.tokens, self.lengths, self.batch_start, 0))
+            self.tokens, self.batch_start = array("i"), len(self.lengths)
+
+    def postings(self) -> Postings:
+        if len(self.tokens):
+            self.batches.append(pairs(self.tokens, self.lengths, self.batch_start, 0))
+        return assemble(list(self.vocab), self.batches, np.array(self.lengths, dtype=np.int32))
 
 
 class ParallelCorpus:
     """The articles, passages and skipped files of a corpus read by `workers` processes.
 
-    Iterating `terms()` runs the workers and yields every passage's terms in corpus order (what
-    `InvertedIndex.build` takes) while `articles`, `chunks` and `skipped` fill up: the same articles,
-    passages, warnings and counts as `load_corpus` and a single-process build, in the same order.
+    `read()` runs the workers and fills `articles`, `chunks` and `skipped`: the same articles, passages,
+    warnings and counts as `load_corpus` and a single-process build, in the same order; `index()` is
+    then the same index as `InvertedIndex.build` of the passages' terms.
     """
 
     def __init__(
@@ -227,9 +305,19 @@ class ParallelCorpus:
         self._sizes = {path: _size(path) for path in self.listing.articles}
         self.total_bytes = sum(self._sizes.values())
         self._done_bytes = 0
+        self._counter = _TermCounter(InvertedIndex.batch_tokens)
 
-    def terms(self) -> Iterator[list[str]]:
-        """Every passage's terms, in corpus order; raises EmptyCorpusError at the end if there were none."""
+    def index(self, params: BM25Params) -> InvertedIndex:
+        """The index of every passage read (call after `read`)."""
+        postings = self._counter.postings()
+        return InvertedIndex._from_postings(postings, params, BLOCK, Vocabulary.build(postings.terms))
+
+    def read(self) -> None:
+        """Read the corpus with the workers, in corpus order.
+
+        Raises:
+            EmptyCorpusError: no file held a usable article.
+        """
         self.skipped = skip_unlisted(self.listing, self.corpus)
         root = corpus_root(self.corpus)
         context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
@@ -240,7 +328,7 @@ class ParallelCorpus:
         level = min(log.getEffectiveLevel(), logging.getLogger("index").getEffectiveLevel())
         pool = context.Pool(self.workers, _start_worker, (self.analyzer, self.chunking, root, level))
         try:
-            yield from self._merge(pool, root)
+            self._merge(pool, root)
             pool.close()
         except BaseException:
             pool.terminate()  # Ctrl-C, SIGTERM or a failed write: no worker outlives the build
@@ -251,7 +339,7 @@ class ParallelCorpus:
         if not self.articles:
             raise empty_corpus_error(self.corpus, self.listing)
 
-    def _merge(self, pool: Pool, root: Path | None) -> Iterator[list[str]]:
+    def _merge(self, pool: Pool, root: Path | None) -> None:
         pending: deque[tuple[_Pending, int]] = deque()
         limit = self.workers * IN_FLIGHT_PER_WORKER
         for unit in self._units(root):
@@ -264,9 +352,9 @@ class ParallelCorpus:
             else:
                 pending.append((unit, 0))
             while len(pending) > limit:
-                yield from self._take(*pending.popleft())
+                self._take(*pending.popleft())
         while pending:
-            yield from self._take(*pending.popleft())
+            self._take(*pending.popleft())
 
     def _units(self, root: Path | None) -> Iterator[list[tuple[Path, str]] | _Lines | _FileEnd | _FileSkip]:
         """The corpus as batches of files and of JSON Lines records, in corpus order."""
@@ -310,7 +398,7 @@ class ParallelCorpus:
             yield reader.batch
         yield _FileEnd(rel)
 
-    def _take(self, item: _Pending, size: int) -> Iterator[list[str]]:
+    def _take(self, item: _Pending, size: int) -> None:
         if isinstance(item, _FileSkip):
             log.warning("skipped %s: %s", item.rel, item.reason)
             self.skipped.append(SkippedFile(item.rel, item.reason))
@@ -321,18 +409,19 @@ class ParallelCorpus:
             result = item.get()
             if isinstance(result, LinesResult):
                 _replay(result.logs)
-                yield from self._add_lines(self._records[result.rel], result.lines)
+                self._add_lines(self._records[result.rel], result.lines)
             else:
-                for file in result:
+                for file in result.files:
                     _replay(file.logs)
                     self.skipped.extend(file.skipped)
                     for analyzed in file.articles:
-                        yield from self._add(analyzed)
+                        self._add(analyzed)
+            self._counter.add(result.terms)
         self._done_bytes += size
         if self.progress is not None:
             self.progress("reading", self._done_bytes, self.total_bytes)
 
-    def _add_lines(self, records: JsonRecords, lines: list[LineResult]) -> Iterator[list[str]]:
+    def _add_lines(self, records: JsonRecords, lines: list[LineResult]) -> None:
         for line in lines:
             note = records.noter(line.number)
             for message in line.notes:
@@ -342,7 +431,7 @@ class ParallelCorpus:
                 continue
             records.found = True
             self._legacy[records.rel] += line.legacy
-            yield from self._add(line.analyzed)
+            self._add(line.analyzed)
 
     def _end_jsonl(self, rel: str) -> None:
         records = self._records.pop(rel)
@@ -354,20 +443,17 @@ class ParallelCorpus:
         if self._legacy[rel]:
             log.warning("%s: %d line(s) are not UTF-8; read them as Windows-1252", rel, self._legacy[rel])
 
-    def _add(self, analyzed: Analyzed) -> Iterator[list[str]]:
+    def _add(self, analyzed: Analyzed) -> None:
         """Take one article in corpus order: a repeated id gets its suffix, as `load_corpus` gives it."""
-        article, chunks = analyzed.article, analyzed.chunks
+        article = analyzed.article
         self._ids[article.doc_id] += 1
         if self._ids[article.doc_id] > 1:
-            doc_id = f"{article.doc_id}~{self._ids[article.doc_id]}"
-            article = replace(article, doc_id=doc_id)
-            chunks = tuple(replace(c, chunk_id=f"{doc_id}#{c.n}", doc_id=doc_id) for c in chunks)
-        if not article.text.strip():
+            article = replace(article, doc_id=f"{article.doc_id}~{self._ids[article.doc_id]}")
+        if not article.text.strip():  # has no passages, so no terms either
             self._emptied.append(article)
             return
         self.articles.append(article)
-        self.chunks.extend(chunks)
-        yield from analyzed.terms
+        self.chunks.extend(analyzed.chunks(article.doc_id))
 
 
 def _replay(records: list[logging.LogRecord]) -> None:
