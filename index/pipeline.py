@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
@@ -15,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyzer import Analyzer, AnalyzerConfig
+from .analyzer import AnalyzerConfig
 from .bm25 import BM25Params
-from .chunker import ChunkingConfig, chunk_article
+from .chunker import ChunkingConfig
 from .corpusfiles import SkipFile, corpus_root, list_corpus, open_file
 from .inverted import InvertedIndex
 from .inverted.arrays import BLOCK
@@ -28,13 +27,23 @@ from .loader import (
     SkippedFile,
     drop_emptied,
     empty_corpus_error,
-    jsonl_article,
     numbered_lines,
     read_file,
     relative_name,
     skip_unlisted,
 )
 from .models import Article, Chunk
+from .pipeline_worker import (
+    Analyzed,
+    BatchTerms,
+    FilesResult,
+    LineBatch,
+    LineResult,
+    LinesResult,
+    read_files,
+    read_lines,
+    start_worker,
+)
 
 # Files and records are reported under the reader's name, whichever process read them.
 log = logging.getLogger(read_file.__module__)
@@ -51,179 +60,13 @@ IN_FLIGHT_PER_WORKER = 3
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Analyzed:
-    """One article and its passages as `(start, end)` offsets into its text (the text is sent once)."""
-
-    article: Article
-    spans: tuple[tuple[int, int], ...]
-
-    def chunks(self, doc_id: str) -> Iterator[Chunk]:
-        text = self.article.text
-        for n, (start, end) in enumerate(self.spans):
-            yield Chunk(f"{doc_id}#{n}", doc_id, n, text[start:end], start, end)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchTerms:
-    """The index terms of a batch's passages (title terms first), in order: passage i has the next
-    `lengths[i]` entries of `ids`, which number the batch's own `words`. Compact to send between
-    processes, and the main process maps each distinct word once, not every token."""
-
-    words: list[str]
-    ids: bytes  # int32
-    lengths: bytes  # int32
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    """What a worker made of one corpus file: its articles, what was skipped, and what it logged."""
-
-    articles: list[Analyzed]
-    skipped: list[SkippedFile]
-    logs: list[logging.LogRecord]
-
-
-@dataclass(frozen=True, slots=True)
-class FilesResult:
-    """What a worker made of a batch of files."""
-
-    files: list[FileResult]
-    terms: BatchTerms
-
-
-@dataclass(frozen=True, slots=True)
-class LineResult:
-    """What a worker made of one JSON Lines record: an article, or why the line was skipped."""
-
-    number: int
-    analyzed: Analyzed | None
-    skip_reason: str
-    legacy: bool
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LinesResult:
-    """What a worker made of a batch of records of the JSON Lines file `rel`."""
-
-    rel: str
-    lines: list[LineResult]
-    logs: list[logging.LogRecord]
-    terms: BatchTerms
-
-
-@dataclass(frozen=True, slots=True)
-class _Lines:
-    """A batch of JSON Lines records: `(number, raw line)`, or `(number, None)` for a line read as
-    skipped (`reasons` says why) that must keep its place among the others."""
-
-    rel: str
-    lines: list[tuple[int, bytes | None]]
-    reasons: dict[int, str]
-
-
-# ------------------------------------------------------------------------------------- worker side
-
-_worker: _Worker | None = None
-
-
-class _Worker:
-    """The per-process state of a worker: its own Analyzer, and the log records of the current batch."""
-
-    def __init__(self, analyzer: AnalyzerConfig, chunking: ChunkingConfig, root: Path | None) -> None:
-        self.analyzer = Analyzer(analyzer)
-        self.chunking = chunking
-        self.root = root
-        self.logs: list[logging.LogRecord] = []
-        self.words: defaultdict[str, int] = defaultdict()
-        self.ids = array("i")
-        self.lengths = array("i")
-
-    def analyze(self, article: Article) -> Analyzed:
-        chunks = chunk_article(article, self.chunking)
-        title = self.analyzer.tokens(article.title)
-        number = self.words.__getitem__
-        for chunk in chunks:
-            terms = title + self.analyzer.tokens(chunk.text)
-            self.ids.fromlist(list(map(number, terms)))
-            self.lengths.append(len(terms))
-        return Analyzed(article, tuple((chunk.start, chunk.end) for chunk in chunks))
-
-    def start_batch(self) -> None:
-        self.logs = []
-        self.words = defaultdict()
-        self.words.default_factory = self.words.__len__  # a new word gets the next number
-        self.ids, self.lengths = array("i"), array("i")
-
-    def batch_terms(self) -> BatchTerms:
-        return BatchTerms(list(self.words), self.ids.tobytes(), self.lengths.tobytes())
-
-
-class _Capture(logging.Handler):
-    """Keeps a worker's log records for the main process, which logs them in corpus order."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        assert _worker is not None
-        record.msg, record.args, record.exc_info, record.exc_text = record.getMessage(), None, None, None
-        _worker.logs.append(record)
-
-
-def _start_worker(analyzer: AnalyzerConfig, chunking: ChunkingConfig, root: Path | None, level: int) -> None:
-    global _worker
-    # Ctrl-C reaches the whole process group: the main process alone decides to stop the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = _Worker(analyzer, chunking, root)
-    logging.root.handlers[:] = [_Capture()]
-    logging.root.setLevel(level)
-
-
-def _read_files(files: list[tuple[Path, str]]) -> FilesResult:
-    assert _worker is not None
-    _worker.start_batch()
-    results = []
-    for path, rel in files:
-        skipped: list[SkippedFile] = []
-        articles: list[Analyzed] = []
-        _worker.logs = []
-        try:
-            for article in read_file(path, _worker.root, rel, skipped):
-                articles.append(_worker.analyze(article))
-        except SkipFile as skip:
-            log.warning("skipped %s: %s", rel, skip)
-            skipped.append(SkippedFile(rel, str(skip)))
-        results.append(FileResult(articles, skipped, _worker.logs))
-    return FilesResult(results, _worker.batch_terms())
-
-
-def _read_lines(batch: _Lines) -> LinesResult:
-    assert _worker is not None
-    _worker.start_batch()
-    results = []
-    for number, raw in batch.lines:
-        if raw is None:
-            results.append(LineResult(number, None, batch.reasons[number], False, ()))
-            continue
-        notes: list[str] = []
-        try:
-            article, legacy = jsonl_article(raw, number, batch.rel, notes.append)
-        except SkipFile as skip:
-            results.append(LineResult(number, None, str(skip), False, tuple(notes)))
-            continue
-        results.append(LineResult(number, _worker.analyze(article), "", legacy, tuple(notes)))
-    return LinesResult(batch.rel, results, _worker.logs, _worker.batch_terms())
-
-
-# --------------------------------------------------------------------------------------- main side
-
-
 class _LineSkips(JsonRecords):
     """Takes the lines that the reader itself skips (overlong, unreadable) into the current batch, so
     that they are reported in their place among the lines the workers read."""
 
     def __init__(self, rel: str) -> None:
         super().__init__(rel, "line")
-        self.batch = _Lines(rel, [], {})
+        self.batch = LineBatch(rel, [], {})
 
     def skip(self, number: int, reason: str) -> None:
         self.batch.lines.append((number, None))
@@ -245,7 +88,8 @@ class _FileSkip:
     reason: str
 
 
-_Pending = AsyncResult["FilesResult | LinesResult"] | _FileEnd | _FileSkip
+_Pending = AsyncResult[FilesResult | LinesResult] | _FileEnd | _FileSkip
+_Unit = list[tuple[Path, str]] | LineBatch | _FileEnd | _FileSkip  # a batch of files, or of lines
 
 
 class _TermCounter:
@@ -324,9 +168,9 @@ class ParallelCorpus:
         if os.name == "posix":
             # Workers fork from a server that has imported the reader once, and nothing of the program
             # that started the build.
-            context.set_forkserver_preload([__name__])
+            context.set_forkserver_preload([start_worker.__module__])
         level = min(log.getEffectiveLevel(), logging.getLogger("index").getEffectiveLevel())
-        pool = context.Pool(self.workers, _start_worker, (self.analyzer, self.chunking, root, level))
+        pool = context.Pool(self.workers, start_worker, (self.analyzer, self.chunking, root, level))
         try:
             self._merge(pool, root)
             pool.close()
@@ -345,10 +189,10 @@ class ParallelCorpus:
         for unit in self._units(root):
             if isinstance(unit, list):
                 size = sum(self._sizes[path] for path, _ in unit)
-                pending.append((pool.apply_async(_read_files, (unit,)), size))
-            elif isinstance(unit, _Lines):
+                pending.append((pool.apply_async(read_files, (unit,)), size))
+            elif isinstance(unit, LineBatch):
                 size = sum(len(raw) for _, raw in unit.lines if raw is not None)
-                pending.append((pool.apply_async(_read_lines, (unit,)), size))
+                pending.append((pool.apply_async(read_lines, (unit,)), size))
             else:
                 pending.append((unit, 0))
             while len(pending) > limit:
@@ -356,7 +200,9 @@ class ParallelCorpus:
         while pending:
             self._take(*pending.popleft())
 
-    def _units(self, root: Path | None) -> Iterator[list[tuple[Path, str]] | _Lines | _FileEnd | _FileSkip]:
+    def _units(
+        self, root: Path | None
+    ) -> Iterator[list[tuple[Path, str]] | LineBatch | _FileEnd | _FileSkip]:
         """The corpus as batches of files and of JSON Lines records, in corpus order."""
         files: list[tuple[Path, str]] = []
         size = 0
@@ -378,7 +224,7 @@ class ParallelCorpus:
 
     def _jsonl_batches(
         self, path: Path, root: Path | None, rel: str
-    ) -> Iterator[_Lines | _FileEnd | _FileSkip]:
+    ) -> Iterator[LineBatch | _FileEnd | _FileSkip]:
         reader = _LineSkips(rel)
         self._records[rel] = JsonRecords(rel, "line")
         try:
@@ -393,7 +239,7 @@ class ParallelCorpus:
                 size += len(raw)
                 if size >= BATCH_BYTES:
                     yield reader.batch
-                    reader.batch, size = _Lines(rel, [], {}), 0
+                    reader.batch, size = LineBatch(rel, [], {}), 0
         if reader.batch.lines:
             yield reader.batch
         yield _FileEnd(rel)
