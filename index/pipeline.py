@@ -13,6 +13,7 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from .analyzer import AnalyzerConfig
 from .bm25 import BM25Params
@@ -94,7 +95,11 @@ _Unit = list[tuple[Path, str]] | LineBatch | _FileEnd | _FileSkip  # a batch of 
 
 class _TermCounter:
     """Counts (term, passage) pairs from the workers' batches exactly as `InvertedIndex.build` counts
-    analyzed passages, so that the index is the same; only each batch's distinct words are looked up."""
+    analyzed passages, so that the index is the same; a word is looked up once per worker.
+
+    A worker takes batches in the order they were sent and they are counted in that order, so each
+    batch's new words continue the numbers of that worker's earlier batches.
+    """
 
     def __init__(self, batch_tokens: int) -> None:
         self.vocab: defaultdict[str, int] = defaultdict()
@@ -104,10 +109,15 @@ class _TermCounter:
         self.lengths = array("i")
         self.batches: list[Batch] = []
         self.batch_start = 0
+        self.numbers: dict[int, npt.NDArray[np.int32]] = {}  # worker -> its word numbers -> ours
 
     def add(self, terms: BatchTerms) -> None:
         number = self.vocab.__getitem__
-        mapping = np.fromiter(map(number, terms.words), dtype=np.int32, count=len(terms.words))
+        known = self.numbers.get(terms.worker, np.empty(0, dtype=np.int32))
+        if len(known) != terms.first_new:
+            raise RuntimeError("a worker's words arrived out of order")  # a broken invariant, not input
+        new = np.fromiter(map(number, terms.new_words), dtype=np.int32, count=len(terms.new_words))
+        self.numbers[terms.worker] = mapping = np.concatenate([known, new])
         self.tokens.frombytes(mapping[np.frombuffer(terms.ids, dtype=np.int32)].tobytes())
         self.lengths.frombytes(terms.lengths)
         if len(self.tokens) >= self.batch_tokens:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from array import array
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +40,29 @@ class Analyzed:
 @dataclass(frozen=True, slots=True)
 class BatchTerms:
     """The index terms of a batch's passages (title terms first), in order: passage i has the next
-    `lengths[i]` entries of `ids`, which number the batch's own `words`. Compact to send between
-    processes, and the main process maps each distinct word once, not every token."""
+    `lengths[i]` entries of `ids`, which number the words of worker `worker`. Its words so far are
+    numbered from 0; `new_words` are those it met first in this batch, numbered from `first_new`. Compact
+    to send between processes, and the main process looks up each word once per worker, not every token.
+    """
 
-    words: list[str]
+    worker: int
+    first_new: int
+    new_words: list[str]
     ids: bytes  # int32
     lengths: bytes  # int32
+
+
+class _Words(dict[str, int]):
+    """Numbers words in order of first appearance, and remembers the new ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, word: str) -> int:
+        self[word] = number = len(self)
+        self.new.append(word)
+        return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +124,8 @@ class _Worker:
         self.chunking = chunking
         self.root = root
         self.logs: list[logging.LogRecord] = []
-        self.words: defaultdict[str, int] = defaultdict()
+        self.words = _Words()
+        self.first_new = 0
         self.ids = array("i")
         self.lengths = array("i")
 
@@ -123,12 +141,13 @@ class _Worker:
 
     def start_batch(self) -> None:
         self.logs = []
-        self.words = defaultdict()
-        self.words.default_factory = self.words.__len__  # a new word gets the next number
+        self.first_new, self.words.new = len(self.words), []
         self.ids, self.lengths = array("i"), array("i")
 
     def batch_terms(self) -> BatchTerms:
-        return BatchTerms(list(self.words), self.ids.tobytes(), self.lengths.tobytes())
+        return BatchTerms(
+            os.getpid(), self.first_new, self.words.new, self.ids.tobytes(), self.lengths.tobytes()
+        )
 
 
 class _Capture(logging.Handler):
