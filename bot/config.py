@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(1, ge=0, le=10)
     max_question_chars: int = Field(500, ge=10, le=10_000)
     log_level: str = "INFO"  # one of LOG_LEVELS, any case
+    build_workers: int | None = Field(None, ge=1)  # processes that read the corpus; None: one per core
 
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("ARTICLE_QA_DISCORD_TOKEN", "DISCORD_TOKEN", "discord_token")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TextIO
+from typing import Any, TextIO
 
 from index import (
     AnalyzerConfig,
@@ -56,7 +56,19 @@ def build(settings: Settings, *, stream: TextIO | None = None, skip_if_current: 
         index_config(settings),
         StderrProgress(stream),
         skip_if_current=skip_if_current,
+        workers=settings.build_workers,
     )
+
+
+def _builder(settings: Settings) -> Builder:
+    """`build_index` with the configured number of worker processes."""
+
+    def build_with_workers(*args: Any, **kwargs: Any) -> Manifest:
+        from index import build_index
+
+        return build_index(*args, workers=settings.build_workers, **kwargs)
+
+    return build_with_workers
 
 
 def open_or_stale(
@@ -72,7 +84,7 @@ def open_or_stale(
         answer_config(settings),
         rebuild=rebuild,
         progress=StderrProgress(stream),
-        builder=builder,
+        builder=builder or _builder(settings),
     )
 
 
@@ -102,7 +114,7 @@ def recover_from_damage(
         settings.corpus,
         index_config(settings),
         progress=StderrProgress(stream),
-        builder=builder,
+        builder=builder or _builder(settings),
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .analyzer import Analyzer
@@ -13,7 +14,8 @@ from .chunker import ChunkingConfig, chunk_article
 from .errors import EmptyCorpusError, IndexWriteError
 from .inverted import InvertedIndex
 from .loader import Corpus, corpus_files, corpus_fingerprint, load_corpus
-from .models import Chunk
+from .models import Article, Chunk
+from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus
 from .records import write_records
 from .settings import IndexConfig, corpus_label, corpus_path, index_status, live_generation
 from .store import IndexStore, Manifest
@@ -34,6 +36,8 @@ def build_index(
     *,
     skip_if_current: bool = False,
     replacing: str | None = None,
+    workers: int | None = None,
+    min_parallel_bytes: int = MIN_PARALLEL_BYTES,
 ) -> Manifest:
     """Build the index of `corpus` into `index_dir` and make it the live one.
 
@@ -41,6 +45,10 @@ def build_index(
     serves `corpus` as configured (another process built it meanwhile) returns that index's manifest.
     `replacing` names a generation found damaged: the build is skipped the same way, unless that
     generation is still the live one (its files pass the status check, but not the load).
+
+    `workers` processes read, clean, chunk and analyze the corpus (default: one per core; 1 builds in
+    this process); a corpus under `min_parallel_bytes` is read in this process, where it is done before
+    workers would have started. Every number of workers builds the same index, byte for byte.
 
     Raises:
         CorpusError, EmptyCorpusError: the corpus is missing or has no usable article.
@@ -54,7 +62,18 @@ def build_index(
         if (skip_if_current or replaced) and index_status(corpus, index_dir, config).usable:
             log.info("the index in %s was built meanwhile by another process; using it", index_dir)
             return store.read_manifest()
-        manifest = _build_and_publish(store, corpus, config, progress)
+        workers = (os.cpu_count() or 1) if workers is None else workers
+        parallel = (
+            ParallelCorpus(corpus, config.analyzer, config.chunking, workers, progress)
+            if workers > 1
+            else None
+        )
+        if parallel is not None and parallel.total_bytes >= min_parallel_bytes:
+            log.debug("reading the corpus with %d worker processes", workers)
+            manifest = _build_in_parallel(store, corpus, config, parallel)
+        else:
+            log.debug("reading the corpus in this process")
+            manifest = _build_and_publish(store, corpus, config, progress)
     log.info(
         "indexed %d passages from %d articles in %.2f s",
         manifest.passages,
@@ -86,20 +105,61 @@ def _build_and_publish(
 
     def fill(folder: Path) -> Manifest:
         engine = InvertedIndex.build(terms(), config.bm25)
-        engine.save(folder)
-        write_records(folder, loaded.articles, chunks)
-        return Manifest(
-            settings=config.to_json(),
-            corpus=corpus_label(corpus),
-            corpus_path=corpus_path(corpus),
-            corpus_fingerprint=fingerprint,
-            articles=len(loaded.articles),
-            passages=len(chunks),
-            skipped_files=loaded.skipped_count,
-            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            build_seconds=round(time.perf_counter() - started, 3),
-        )
+        found = (loaded.articles, chunks, loaded.skipped_count)
+        return _save(folder, engine, corpus, config, fingerprint, found, started)
 
+    return _publish(store, fill)
+
+
+def _build_in_parallel(
+    store: IndexStore, corpus: Path, config: IndexConfig, parallel: ParallelCorpus
+) -> Manifest:
+    """Like `_build_and_publish`, with the corpus read by worker processes while the index fills."""
+    started = time.perf_counter()
+    fingerprint = corpus_fingerprint(corpus)
+
+    parallel.read()
+    if not parallel.chunks:
+        raise EmptyCorpusError(f"corpus {corpus} has no text to index: add articles and try again")
+
+    def fill(folder: Path) -> Manifest:
+        if parallel.progress:
+            parallel.progress("indexing", len(parallel.chunks), len(parallel.chunks))
+        engine = parallel.index(config.bm25)
+        skipped = sum(item.count for item in parallel.skipped)
+        found = (parallel.articles, parallel.chunks, skipped)
+        return _save(folder, engine, corpus, config, fingerprint, found, started)
+
+    return _publish(store, fill)
+
+
+def _save(
+    folder: Path,
+    engine: InvertedIndex,
+    corpus: Path,
+    config: IndexConfig,
+    fingerprint: str,
+    found: tuple[Sequence[Article], Sequence[Chunk], int],
+    started: float,
+) -> Manifest:
+    """Write the index files of `found` (articles, passages, skipped count) into `folder`; the manifest."""
+    articles, chunks, skipped = found
+    engine.save(folder)
+    write_records(folder, articles, chunks)
+    return Manifest(
+        settings=config.to_json(),
+        corpus=corpus_label(corpus),
+        corpus_path=corpus_path(corpus),
+        corpus_fingerprint=fingerprint,
+        articles=len(articles),
+        passages=len(chunks),
+        skipped_files=skipped,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _publish(store: IndexStore, fill: Callable[[Path], Manifest]) -> Manifest:
     try:
         return store.publish(fill)
     except OSError as err:

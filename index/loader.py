@@ -103,14 +103,19 @@ def load_corpus(corpus: Path, progress: Callable[[int, int], None] | None = None
             progress(done, len(files))
     usable = _drop_emptied(_unique_ids(articles), skipped)
     if not usable:
-        what = (
-            f"{len(files)} file(s), none with a usable article"
-            if files
-            else "no .txt/.md/.html/.json/.jsonl file"
-            + (f" ({len(listing.others)} file(s) of other types)" if listing.others else "")
-        )
-        raise EmptyCorpusError(f"corpus {corpus} has {what}: add articles and try again")
+        raise empty_corpus_error(corpus, listing)
     return Corpus(usable, tuple(skipped))
+
+
+def empty_corpus_error(corpus: Path, listing: Listing) -> EmptyCorpusError:
+    """The error for a corpus in which no file held a usable article."""
+    what = (
+        f"{len(listing.articles)} file(s), none with a usable article"
+        if listing.articles
+        else "no .txt/.md/.html/.json/.jsonl file"
+        + (f" ({len(listing.others)} file(s) of other types)" if listing.others else "")
+    )
+    return EmptyCorpusError(f"corpus {corpus} has {what}: add articles and try again")
 
 
 def _skip_unlisted(listing: Listing, corpus: Path) -> list[SkippedFile]:
@@ -304,14 +309,7 @@ def _read_jsonl(path: Path, root: Path | None, rel: str, skipped: list[SkippedFi
     with open_file(path, root, limit=None) as handle:
         for number, raw in _numbered_lines(handle, records):
             try:
-                line, legacy = decode(raw)
-                try:
-                    record = json.loads(line)
-                except (json.JSONDecodeError, RecursionError) as err:
-                    raise _Skip(
-                        f"malformed JSON ({err.msg if isinstance(err, json.JSONDecodeError) else err})"
-                    ) from None
-                article = _json_article(record, f"{rel}#{number}", rel, records.noter(number))
+                article, legacy = jsonl_article(raw, number, rel, records.noter(number))
             except _Skip as skip:
                 records.skip(number, str(skip))
                 continue
@@ -321,6 +319,20 @@ def _read_jsonl(path: Path, root: Path | None, rel: str, skipped: list[SkippedFi
     records.finish(skipped)
     if legacy_lines:
         log.warning("%s: %d line(s) are not UTF-8; read them as Windows-1252", rel, legacy_lines)
+
+
+def jsonl_article(raw: bytes, number: int, rel: str, note: Callable[[str], None]) -> tuple[Article, bool]:
+    """The article of line `number` of the JSON Lines file `rel`, and whether the line was not UTF-8.
+
+    Raises:
+        SkipFile: the line is not a usable article.
+    """
+    line, legacy = decode(raw)
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise _Skip(f"malformed JSON ({err.msg if isinstance(err, json.JSONDecodeError) else err})") from None
+    return _json_article(record, f"{rel}#{number}", rel, note), legacy
 
 
 def _numbered_lines(handle: BinaryIO, records: _Records) -> Iterator[tuple[int, bytes]]:
@@ -425,3 +437,13 @@ def _unique_ids(articles: list[Article]) -> list[Article]:
             article = replace(article, doc_id=f"{article.doc_id}~{seen[article.doc_id]}")
         result.append(article)
     return result
+
+
+# The units of work of the parallel reader (index.pipeline): it reads files and JSON Lines records in
+# worker processes and must name, count and report them exactly as `load_corpus` does.
+skip_unlisted = _skip_unlisted
+relative_name = _relative
+read_file = _read_file
+JsonRecords = _Records
+numbered_lines = _numbered_lines
+drop_emptied = _drop_emptied

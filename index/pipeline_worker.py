@@ -1,0 +1,204 @@
+"""The worker side of a parallel build: read, clean, chunk and analyze batches of a corpus."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .analyzer import Analyzer, AnalyzerConfig
+from .chunker import ChunkingConfig, chunk_article
+from .corpusfiles import SkipFile
+from .loader import (
+    SkippedFile,
+    jsonl_article,
+    read_file,
+)
+from .models import Article, Chunk
+
+# Files and records are reported under the reader's name, whichever process read them.
+log = logging.getLogger(read_file.__module__)
+
+
+@dataclass(frozen=True, slots=True)
+class Analyzed:
+    """One article and its passages as `(start, end)` offsets into its text (the text is sent once)."""
+
+    article: Article
+    spans: tuple[tuple[int, int], ...]
+
+    def chunks(self, doc_id: str) -> Iterator[Chunk]:
+        text = self.article.text
+        for n, (start, end) in enumerate(self.spans):
+            yield Chunk(f"{doc_id}#{n}", doc_id, n, text[start:end], start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTerms:
+    """The index terms of a batch's passages (title terms first), in order: passage i has the next
+    `lengths[i]` entries of `ids`, which number the words of worker `worker`. Its words so far are
+    numbered from 0; `new_words` are those it met first in this batch, numbered from `first_new`. Compact
+    to send between processes, and the main process looks up each word once per worker, not every token.
+    """
+
+    worker: int
+    first_new: int
+    new_words: list[str]
+    ids: bytes  # int32
+    lengths: bytes  # int32
+
+
+class _Words(dict[str, int]):
+    """Numbers words in order of first appearance, and remembers the new ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, word: str) -> int:
+        self[word] = number = len(self)
+        self.new.append(word)
+        return number
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What a worker made of one corpus file: its articles, what was skipped, and what it logged."""
+
+    articles: list[Analyzed]
+    skipped: list[SkippedFile]
+    logs: list[logging.LogRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class FilesResult:
+    """What a worker made of a batch of files."""
+
+    files: list[FileResult]
+    terms: BatchTerms
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """What a worker made of one JSON Lines record: an article, or why the line was skipped."""
+
+    number: int
+    analyzed: Analyzed | None
+    skip_reason: str
+    legacy: bool
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinesResult:
+    """What a worker made of a batch of records of the JSON Lines file `rel`."""
+
+    rel: str
+    lines: list[LineResult]
+    logs: list[logging.LogRecord]
+    terms: BatchTerms
+
+
+@dataclass(frozen=True, slots=True)
+class LineBatch:
+    """A batch of JSON Lines records: `(number, raw line)`, or `(number, None)` for a line read as
+    skipped (`reasons` says why) that must keep its place among the others."""
+
+    rel: str
+    lines: list[tuple[int, bytes | None]]
+    reasons: dict[int, str]
+
+
+_worker: _Worker | None = None
+
+
+class _Worker:
+    """The per-process state of a worker: its own Analyzer, and the log records of the current batch."""
+
+    def __init__(self, analyzer: AnalyzerConfig, chunking: ChunkingConfig, root: Path | None) -> None:
+        self.analyzer = Analyzer(analyzer)
+        self.chunking = chunking
+        self.root = root
+        self.logs: list[logging.LogRecord] = []
+        self.words = _Words()
+        self.first_new = 0
+        self.ids = array("i")
+        self.lengths = array("i")
+
+    def analyze(self, article: Article) -> Analyzed:
+        chunks = chunk_article(article, self.chunking)
+        title = self.analyzer.tokens(article.title)
+        number = self.words.__getitem__
+        for chunk in chunks:
+            terms = title + self.analyzer.tokens(chunk.text)
+            self.ids.fromlist(list(map(number, terms)))
+            self.lengths.append(len(terms))
+        return Analyzed(article, tuple((chunk.start, chunk.end) for chunk in chunks))
+
+    def start_batch(self) -> None:
+        self.logs = []
+        self.first_new, self.words.new = len(self.words), []
+        self.ids, self.lengths = array("i"), array("i")
+
+    def batch_terms(self) -> BatchTerms:
+        return BatchTerms(
+            os.getpid(), self.first_new, self.words.new, self.ids.tobytes(), self.lengths.tobytes()
+        )
+
+
+class _Capture(logging.Handler):
+    """Keeps a worker's log records for the main process, which logs them in corpus order."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        assert _worker is not None
+        record.msg, record.args, record.exc_info, record.exc_text = record.getMessage(), None, None, None
+        _worker.logs.append(record)
+
+
+def start_worker(analyzer: AnalyzerConfig, chunking: ChunkingConfig, root: Path | None, level: int) -> None:
+    global _worker
+    # Ctrl-C reaches the whole process group: the main process alone decides to stop the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker = _Worker(analyzer, chunking, root)
+    logging.root.handlers[:] = [_Capture()]
+    logging.root.setLevel(level)
+
+
+def read_files(files: list[tuple[Path, str]]) -> FilesResult:
+    assert _worker is not None
+    _worker.start_batch()
+    results = []
+    for path, rel in files:
+        skipped: list[SkippedFile] = []
+        articles: list[Analyzed] = []
+        _worker.logs = []
+        try:
+            for article in read_file(path, _worker.root, rel, skipped):
+                articles.append(_worker.analyze(article))
+        except SkipFile as skip:
+            log.warning("skipped %s: %s", rel, skip)
+            skipped.append(SkippedFile(rel, str(skip)))
+        results.append(FileResult(articles, skipped, _worker.logs))
+    return FilesResult(results, _worker.batch_terms())
+
+
+def read_lines(batch: LineBatch) -> LinesResult:
+    assert _worker is not None
+    _worker.start_batch()
+    results = []
+    for number, raw in batch.lines:
+        if raw is None:
+            results.append(LineResult(number, None, batch.reasons[number], False, ()))
+            continue
+        notes: list[str] = []
+        try:
+            article, legacy = jsonl_article(raw, number, batch.rel, notes.append)
+        except SkipFile as skip:
+            results.append(LineResult(number, None, str(skip), False, tuple(notes)))
+            continue
+        results.append(LineResult(number, _worker.analyze(article), "", legacy, tuple(notes)))
+    return LinesResult(batch.rel, results, _worker.logs, _worker.batch_terms())
