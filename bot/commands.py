@@ -99,12 +99,18 @@ def run_index(settings: Settings, out: TextIO) -> int:
     """`article-qa index`: build the index and say what it holds and which corpus it answers from."""
     warn_if_replacing(settings)
     manifest = build(settings, stream=sys.stderr)
-    skipped = f", {manifest.skipped_files:,} file(s) skipped" if manifest.skipped_files else ""
+    skipped = manifest.skipped_files
+    skipped_text = f", {count(skipped, 'file or record', 'files or records')} skipped" if skipped else ""
     out.write(
-        f"Indexed {manifest.passages:,} passages from {manifest.articles:,} articles of {_local(manifest)} "
-        f"in {manifest.build_seconds:.2f} s{skipped} -> {settings.index_dir}\n"
+        f"Indexed {count(manifest.passages, 'passage')} from {count(manifest.articles, 'article')} of "
+        f"{_local(manifest)} in {manifest.build_seconds:.2f} s{skipped_text} -> {settings.index_dir}\n"
     )
     return EXIT_OK
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """`number` with thousands separators and the noun that agrees with it: "1 article", "2,340 articles"."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
 def run_verify(settings: Settings, out: TextIO) -> int:

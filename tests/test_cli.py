@@ -361,3 +361,15 @@ def test_eval_help_says_its_index_is_built_automatically(capsys: pytest.CaptureF
     with pytest.raises(SystemExit):
         main(["eval", "--help"])
     assert "The eval index is built on first use" in " ".join(capsys.readouterr().out.split())
+
+
+def test_index_summary_counts_agree_with_their_nouns() -> None:
+    from bot.commands import count
+
+    assert [count(1, "article"), count(2_340, "article"), count(0, "passage")] == [
+        "1 article",
+        "2,340 articles",
+        "0 passages",
+    ]
+    assert count(1, "file or record", "files or records") == "1 file or record"
+    assert count(3, "file or record", "files or records") == "3 files or records"
