@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,7 @@ def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Man
         return None
     what = f" ({len(changed)} path{'s' * (len(changed) != 1)})" if changed else ""
     log.info("the corpus changed%s: updating the index", what)
-    # The stderr of the moment: bot.service binds its default stream when it is first imported.
-    return build(settings, stream=sys.stderr, skip_if_current=True)
+    return build(settings, skip_if_current=True)
 
 
 class CorpusWatcher:

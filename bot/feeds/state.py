@@ -180,14 +180,6 @@ class FetchState:
         ).fetchone()
         return int(row[0])
 
-    def stored_files(self, feed_url: str) -> list[str]:
-        return [
-            str(row[0])
-            for row in self._db.execute(
-                "SELECT file FROM items WHERE feed_url = ? AND file IS NOT NULL", (feed_url,)
-            )
-        ]
-
 
 def _item(row: tuple[object, ...]) -> ItemRecord:
     def text(value: object) -> str | None:
