@@ -13,7 +13,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.cogs.qa import FAILED, RESTARTING, USAGE, QACog
+from bot.cogs.qa import FAILED, RESTARTING, UNAVAILABLE, USAGE, QACog
 from bot.config import Settings
 from bot.discord_app import QABot, reload_delay
 from bot.discord_render import AnswerView
@@ -250,6 +250,19 @@ async def test_engine_errors_reach_the_user_as_their_message(host: FakeHost, cog
     await ask(cog, interaction, "q")
     assert interaction.followup.send.await_args.args == ("the question is too long",)
     assert interaction.followup.send.await_args.kwargs["ephemeral"] is True
+
+
+async def test_index_errors_stay_in_the_log_because_they_name_server_paths(
+    host: FakeHost, cog: QACog, caplog: pytest.LogCaptureFixture
+) -> None:
+    host.service = FakeAnswerer(
+        error=IndexFormatError("index file /srv/qa/index/gen-1/passages.npy is damaged")
+    )
+    interaction = make_interaction()
+    await ask(cog, interaction, "q")
+    (reply,) = interaction.followup.send.await_args.args
+    assert reply == UNAVAILABLE and "/srv" not in reply
+    assert "/srv/qa/index/gen-1/passages.npy" in caplog.text
 
 
 async def test_unexpected_errors_are_logged_and_answered_with_one_line(

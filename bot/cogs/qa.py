@@ -17,7 +17,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Answer, ArticleQAError, IndexFormatError, IndexStats, SearchFilter, normalize_question
+from index import (
+    Answer,
+    ArticleQAError,
+    IndexFormatError,
+    IndexStats,
+    QuestionError,
+    SearchFilter,
+    normalize_question,
+)
 
 from ..config import Settings
 from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 FAILED = "Sorry, something went wrong while answering; the details are in the bot's log."
+UNAVAILABLE = "The articles cannot be searched right now; the bot's operator has the details in its log."
 RESTARTING = "The bot is restarting; please ask again in a minute."
 USAGE = "Ask me about the articles, e.g. `/ask question: how long did the talks last`."
 BUSY = "I am answering a lot of questions right now; please ask again in a minute."
@@ -395,8 +404,12 @@ class QACog(commands.Cog):
 
     def _explain(self, error: BaseException, question: str | None) -> str:
         """One friendly line for the user; anything unexpected is logged with its traceback."""
+        if isinstance(error, (QuestionError, Restarting)):
+            return str(error)  # about the user's own input or the bot's state: safe and useful to show
         if isinstance(error, ArticleQAError):
-            return str(error)
+            # About the server's corpus or index: its text can name server paths, so it stays in the log.
+            _log.error("could not answer: %s", error)
+            return UNAVAILABLE
         _log.error("failed to answer a question", exc_info=error)
         _log.debug("the question that failed: %r", question)  # questions are private: debug level only
         return FAILED
