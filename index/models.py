@@ -105,6 +105,12 @@ class Passage:
         highlight = (self.highlight[0] + cut, self.highlight[1] + cut) if self.highlight else None
         return ELLIPSIS + self.text[self.shown_from :], highlight
 
+    @property
+    def shown_dates(self) -> tuple[tuple[int, int, str], ...]:
+        """The resolved relative dates as (start, end, label), offsets into the text shown."""
+        cut = len(ELLIPSIS) - self.shown_from if self.shown_from > 0 else 0
+        return tuple((d.start + cut, d.end + cut, d.label) for d in self.dates if d.start >= self.shown_from)
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:

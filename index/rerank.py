@@ -68,7 +68,7 @@ class RerankConfig:
     story: float = 0.6  # ... found in the article's candidate passages together
     counted: bool = True  # "how many troops": only a number near "troops" is of the expected type
     # Time cues of the question (`index/timecues.py`): "latest", "still", "yesterday", "after the talks".
-    recency: float = 1.0  # "latest", "still", "so far": the newest dated candidates on the story
+    recency: float = 2.0  # "latest", "still", "so far": the newest dated candidates on the story
     event_order: float = 0.0  # "after the talks": newer candidates on the story; "before the vote": older
     time_window: float = 0.5  # "yesterday", "in March 2025": candidates dated in that window
     undated_last: bool = True  # "latest": an undated candidate never above a dated one as much on topic

@@ -118,6 +118,14 @@ def find_cues(question: str, anchor: dt.date | None) -> TimeCues:
     if named is not None and relative is None:
         phrases.append(named.group())
         window = _named_window(named, anchor) if anchor else None
+    opening = relative or named
+    if (
+        window is not None
+        and anchor is not None
+        and opening is not None
+        and opening.group().startswith("since")
+    ):
+        window = DateWindow(window.start, max(window.start, anchor))  # "since March": from then on
     order = 0
     event = _EVENT.search(lowered)
     if event is not None:
