@@ -228,7 +228,8 @@ class QAService:
         self._gather_stories(candidates)
         scores = rerank.rescore(query, candidates, self.config.rerank)
         if cues.active:
-            scores = timecues.time_scores(cues, candidates, scores, query.idf, self.config.rerank)
+            names = self._analyzer.tokens(cues.names)
+            scores = timecues.time_scores(cues, candidates, scores, query.idf, self.config.rerank, names)
         for candidate, new_score in zip(candidates, scores, strict=True):
             candidate.score = new_score
         chosen = self._select(candidates, k, query)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,6 +61,7 @@ _NAMED_WINDOW = re.compile(
     rf"|({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+({_YEAR}))?"
     rf"|(?:early\s+|late\s+|mid-?)?({_MONTH})(?:,?\s+({_YEAR}))?|({_YEAR}))\b"
 )
+_NAME = re.compile(r"\b[A-Z][\w'-]*")
 # An event of the story named as a point in time: "after the talks", "before the vote".
 _EVENT = re.compile(r"\b(after|before|since|following|ahead\s+of)\s+(?:the|a|an|his|her|their|its)\s+\w")
 
@@ -85,6 +86,7 @@ class TimeCues:
     window: DateWindow | None = None  # reports from these days
     order: int = 0  # +1 after an event of the story, -1 before it
     phrases: tuple[str, ...] = ()  # the cues found, as written
+    names: str = ""  # the capitalized words after the first: what news names its stories by
 
     @property
     def active(self) -> bool:
@@ -131,7 +133,8 @@ def find_cues(question: str, anchor: dt.date | None) -> TimeCues:
     if event is not None:
         phrases.append(event.group(1))
         order = -1 if event.group(1) == "before" or event.group(1).startswith("ahead") else 1
-    return TimeCues(_blank(question, dropped), recency, window, order, tuple(phrases))
+    names = " ".join(match.group() for match in _NAME.finditer(question) if match.start() > 0)
+    return TimeCues(_blank(question, dropped), recency, window, order, tuple(phrases), names)
 
 
 def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -215,16 +218,19 @@ def time_scores(
     scores: Sequence[float],
     query_idf: Mapping[str, float],
     config: RerankConfig,
+    name_terms: Collection[str] = (),
 ) -> list[float]:
     """`scores` shifted as the cues ask: toward the newest (or, before an event, the oldest) dated
     candidates on the story, and toward articles dated in the window.
 
-    A candidate is on the story when its article (its title and candidate passages) holds at least
-    `config.recency_story` of the best article's share of the question. Newness goes by the order of
-    the dates on the story, halving at each older date, not by days between them: the latest update
-    counts as the latest whether it came a day or a month after the one before. With
-    `config.undated_last`, an undated candidate of a recency question never ranks above a dated one
-    whose article holds as much of the question (an undated explainer cannot say it is the latest).
+    A candidate is on the story when its article (its title and candidate passages) holds the terms
+    of the names in the question (`name_terms`: "Calder River Bridge"), or, for a question that names
+    nothing, at least `config.recency_story` of the best article's share of the question. Newness
+    goes by the order of the dates on the story, halving at each older date, not by days between
+    them: the latest update counts as the latest whether it came a day or a month after the one
+    before. With
+    `config.undated_last`, an undated candidate on the story of a recency question never ranks above
+    the best dated one on the story (an undated explainer cannot say it is the latest).
     """
     shifted = list(scores)
     dates = [candidate.sources[0].date for candidate in candidates]
@@ -237,6 +243,10 @@ def time_scores(
     ]
     best = max(relevance, default=0.0)
     on_story = [share > 0.0 and share >= config.recency_story * best for share in relevance]
+    if name_terms:
+        on_story = [
+            all(term in c.story_terms or term in c.title_terms for term in name_terms) for c in candidates
+        ]
     newer = config.recency if cues.recency else 0.0
     newer += config.event_order * cues.order
     if newer:
@@ -251,19 +261,18 @@ def time_scores(
             if day is not None and cues.window.holds(day):
                 shifted[i] += config.time_window
     if cues.recency and config.undated_last and config.recency:
-        _undated_last(shifted, dates, relevance)
+        _undated_last(shifted, dates, on_story)
     return shifted
 
 
-def _undated_last(scores: list[float], dates: Sequence[dt.date | None], relevance: Sequence[float]) -> None:
-    """Move every undated candidate just below the lowest-scored dated one holding as much of the question."""
-    dated = [(relevance[i], scores[i]) for i, day in enumerate(dates) if day is not None]
+def _undated_last(scores: list[float], dates: Sequence[dt.date | None], on_story: Sequence[bool]) -> None:
+    """Move every undated candidate on the story just below the best dated one on the story."""
+    top = max((scores[i] for i, day in enumerate(dates) if day is not None and on_story[i]), default=None)
+    if top is None:
+        return
     for i, day in enumerate(dates):
-        if day is not None:
-            continue
-        rivals = [score for share, score in dated if share >= relevance[i]]
-        if rivals and scores[i] >= min(rivals):
-            scores[i] = min(rivals) - 1e-6
+        if day is None and on_story[i] and scores[i] >= top:
+            scores[i] = top - 1e-6
 
 
 def anchor_date(newest: dt.date | None, until: dt.date | None) -> dt.date | None:
