@@ -71,7 +71,7 @@ class RerankConfig:
     recency: float = 2.0  # "latest", "still", "so far": the newest dated candidates on the story
     event_order: float = 0.0  # "after the talks": newer candidates on the story; "before the vote": older
     time_window: float = 0.5  # "yesterday", "in March 2025": candidates dated in that window
-    undated_last: bool = True  # "latest": an undated candidate never above a dated one as much on topic
+    undated_last: bool = True  # "latest": an undated candidate on the story never above its best dated one
     time_words: bool = True  # pure cue words ("latest", "yet", "yesterday") are not searched for
     recency_story: float = 0.8  # on the story: at least this share of the best candidate's coverage
 
@@ -94,7 +94,7 @@ FEATURES: Mapping[str, str] = {
     "recency": "'latest', 'still', 'so far': the newest dated candidates on the story first",
     "event_order": "'after the talks' favours newer, 'before the vote' older candidates on the story",
     "time_window": "'yesterday', 'last week', 'in March 2025': candidates dated in that window",
-    "undated_last": "'latest': an undated candidate never above a dated one holding as much of the question",
+    "undated_last": "'latest': an undated candidate on the story never above its best dated one",
     "time_words": "time cue words that are not content ('latest', 'yet', 'yesterday') left out of the search",
 }
 
