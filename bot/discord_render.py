@@ -14,7 +14,7 @@ import discord
 from index import Answer, IndexStats, Passage, Source
 
 from .limits import MAX_PASSAGES
-from .render import NO_ANSWER, NOT_ANSWERED, filter_line
+from .render import NO_ANSWER, NOT_ANSWERED, dated_sentence, filter_line
 
 _log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def passage_markdown(passage: Passage, limit: int) -> str:
     if highlight is None:
         return trim(escape(text), limit)
     start, end = highlight
-    before, sentence, after = shown[:start], shown[start:end], shown[end:]
+    before, sentence, after = shown[:start], dated_sentence(passage, shown, highlight), shown[end:]
     core = sentence.strip()
     if not core:
         return trim(escape(text), limit)

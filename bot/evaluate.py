@@ -86,6 +86,12 @@ def add_eval_parser(
         help="only the questions of this split (questions without a 'split' field are always asked)",
     )
     parser.add_argument(
+        "--kind",
+        default=None,
+        metavar="KIND",
+        help="only the questions whose 'kind' field is KIND (the dated news set: recency, plain, ...)",
+    )
+    parser.add_argument(
         "--ablate",
         metavar="NAME[,NAME...]",
         default=None,
@@ -129,10 +135,13 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
     except OSError as err:
         log.error("cannot read %s (%s)", args.questions, err.strerror or err)
         return EXIT_USAGE
-    questions = in_split(loaded.questions, args.split)
+    questions = in_split(loaded.questions, args.split, args.kind)
     if not questions:
         log.error(
-            "%s holds no usable question%s", args.questions, f" in split {args.split}" * bool(args.split)
+            "%s holds no usable question%s%s",
+            args.questions,
+            f" in split {args.split}" * bool(args.split),
+            f" of kind {args.kind}" * bool(args.kind),
         )
         return EXIT_USAGE
     if args.index_dir is None:
@@ -178,6 +187,7 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
         f"{service.manifest.articles:,} articles, index in {settings.index_dir}"
         + (" (reused)" if reused else " (built)")
         + (f"\nsplit {args.split}" if args.split else "")
+        + (f"\nkind {args.kind}" if args.kind else "")
         + (f"\n'without': the shipped ranking without {', '.join(ablated)}" if ablated else "")
     )
     out.write(header + "\n\n" + metrics_table(ours, baseline, label) + "\n")
@@ -196,6 +206,7 @@ def result_json(result: QuestionResult) -> dict[str, Any]:
         "question": result.question.question,
         "answers": list(result.question.answers),
         "rank": result.rank,
+        "article_hit": result.article_hit,
         "sentence_hit": result.sentence_hit,
         "answered": result.answer.answered,
         "short_answer": result.answer.short_answer,
@@ -227,6 +238,8 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("short answer right", "short_answer_precision", ".4f"),
     ("answered", "answered", ".4f"),
     ("answered | hit@1", "answered_when_hit@1", ".4f"),
+    ("expected article@1", "article@1", ".4f"),
+    ("right@1", "right@1", ".4f"),
     ("reading@50", "reading@50", ".4f"),
     ("mean passage words", "mean_passage_words", ".1f"),
     ("mean shown words", "mean_shown_words", ".1f"),

@@ -27,12 +27,23 @@ def source_line(source: Source) -> str:
 
 
 def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
-    """The passage text as shown, with its highlighted sentence wrapped by `bold`."""
+    """The passage text as shown, its highlighted sentence (dates resolved) wrapped by `bold`."""
     text, highlight = passage.shown
     if highlight is None:
         return text
     start, end = highlight
-    return text[:start] + bold(text[start:end]) + text[end:]
+    return text[:start] + bold(dated_sentence(passage, text, highlight)) + text[end:]
+
+
+def dated_sentence(passage: Passage, text: str, highlight: tuple[int, int]) -> str:
+    """`text[highlight]` with each relative date followed by its day: "on Sunday (30 March 2014)"."""
+    start, end = highlight
+    sentence = text[start:end]
+    for date_start, date_end, label in reversed(passage.shown_dates):
+        if start <= date_start and date_end <= end:
+            cut = date_end - start
+            sentence = f"{sentence[:cut]} ({label}){sentence[cut:]}"
+    return sentence
 
 
 def filter_line(answer: Answer) -> str | None:
@@ -90,6 +101,10 @@ def passage_json(passage: Passage) -> dict[str, Any]:
         "highlight": list(passage.highlight) if passage.highlight else None,
         "sources": [source_json(source) for source in passage.sources],
         "also_in": [source_json(source) for source in passage.also_in],
+        "dates": [
+            {"text": d.text, "date": d.iso, "label": d.label, "start": d.start, "end": d.end}
+            for d in passage.dates
+        ],
     }
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from . import citations, evidence, rerank
+from . import citations, evidence, reldates, rerank, timecues
 from .analyzer import Analyzer
 from .bm25 import lucene_idf
 from .errors import QuestionError
@@ -118,6 +118,7 @@ class QAService:
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
         self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
+        self._newest: tuple[dt.date | None] | None = None  # the newest article's date, once looked up
 
     @classmethod
     def open(
@@ -193,7 +194,7 @@ class QAService:
         if filters is None or not filters.active:
             return self._answer_with_evidence(question, k, None)
         selection = self._selection(filters)
-        answer, found = self._answer_with_evidence(question, k, selection.allowed)
+        answer, found = self._answer_with_evidence(question, k, selection.allowed, filters.until)
         left_out = selection.left_out_undated
         return dataclasses.replace(answer, search_filter=filters, left_out_undated=left_out), found
 
@@ -208,7 +209,7 @@ class QAService:
         return self._article_facets().select(filters)
 
     def _answer_with_evidence(
-        self, question: str, k: int | None, allowed: Allowed | None
+        self, question: str, k: int | None, allowed: Allowed | None, until: dt.date | None = None
     ) -> tuple[Answer, evidence.Evidence | None]:
         question = normalize_question(question)
         if len(question) > self.config.max_question_chars:
@@ -217,14 +218,18 @@ class QAService:
                 f"{self.config.max_question_chars}"
             )
         k = self.config.top_k if k is None else k
-        terms = self._analyzer.query_terms(question)
+        cues, searched = self._time_cues(question, until)
+        terms = self._analyzer.query_terms(searched)
         if not terms or k <= 0:
             return Answer(question, ()), None
         hits = self._engine.top_k(terms, max(self.config.candidates, k), allowed)
-        query = rerank.Query.build(question, self._analyzer, self._idf, self.config.rerank)
+        query = rerank.Query.build(searched, self._analyzer, self._idf, self.config.rerank)
         candidates = [self._candidate(passage, score, query) for passage, score in hits]
         self._gather_stories(candidates)
         scores = rerank.rescore(query, candidates, self.config.rerank)
+        if cues.active:
+            names = self._analyzer.tokens(cues.names)
+            scores = timecues.time_scores(cues, candidates, scores, query.idf, self.config.rerank, names)
         for candidate, new_score in zip(candidates, scores, strict=True):
             candidate.score = new_score
         chosen = self._select(candidates, k, query)
@@ -240,6 +245,7 @@ class QAService:
                 terms=tuple(sorted(c.terms & query.idf.keys())),
                 also_in=tuple(c.also_in),
                 shown_from=self._shown_from(c),
+                dates=reldates.resolve(c.chunk.text, c.sources[0].date, c.highlight) if c.highlight else (),
             )
             for c in chosen
         )
@@ -254,8 +260,26 @@ class QAService:
         if not evidence.answers(found, self.config.answered):
             return Answer(question, passages, None, answered=False), found
         text, highlight = best.chunk.text, best.highlight
-        short = short_answer(query, question, self._analyzer, text, highlight, self.config.short)
+        short = short_answer(
+            query, question, self._analyzer, text, highlight, self.config.short, best.sources[0].date
+        )
         return Answer(question, passages, short), found
+
+    def _time_cues(self, question: str, until: dt.date | None) -> tuple[timecues.TimeCues, str]:
+        """The question's time cues, read against the newest article (or a filter's end), and the text
+        to search: without the pure cue words, unless nothing else would be left."""
+        anchor = timecues.anchor_date(self._newest_date(), until)
+        if anchor is None:  # nothing is dated: time cannot be told, so the question is left as it is
+            return timecues.TimeCues(question), question
+        cues = timecues.find_cues(question, anchor)
+        searched = cues.search_text if self.config.rerank.time_words else question
+        return cues, searched if self._analyzer.query_terms(searched) else question
+
+    def _newest_date(self) -> dt.date | None:
+        if self._newest is None:  # two threads may both look it up: the same value, harmlessly
+            dates = (self._records.source(row).date for row in range(self._records.article_count))
+            self._newest = (max((day for day in dates if day is not None), default=None),)
+        return self._newest[0]
 
     def _gather_stories(self, candidates: Sequence[_Candidate]) -> None:
         """Give each candidate its article's title terms and the terms of that article's candidates."""

@@ -37,6 +37,9 @@ class EvalQuestion:
     answers: tuple[str, ...]
     article_id: str | None = None  # the article it was written on, when the file says (SQuAD)
     split: str | None = None  # "dev" or "test", when the file says
+    kind: str | None = None  # the file's own kind of question ("recency", "plain"), when it says
+    # The articles that answer, the preferred one first (document ids: file paths or record ids).
+    expect_articles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,8 @@ def _question(record: Any, seen: set[str]) -> EvalQuestion:
         raise ValueError('"answers" must be a list of strings')
     if not any(normalize_answer(a) for a in answers):
         raise ValueError('"answers" holds no answer with a letter or digit')
-    article, split = record.get("article_id"), record.get("split")
+    article, split, kind = record.get("article_id"), record.get("split"), record.get("kind")
+    expected = record.get("expect_articles")
     seen.add(str(qid))
     return EvalQuestion(
         str(qid),
@@ -94,12 +98,21 @@ def _question(record: Any, seen: set[str]) -> EvalQuestion:
         tuple(answers),
         str(article) if isinstance(article, str | int) else None,
         split if isinstance(split, str) else None,
+        kind if isinstance(kind, str) else None,
+        tuple(a for a in expected if isinstance(a, str)) if isinstance(expected, list) else (),
     )
 
 
-def in_split(questions: Iterable[EvalQuestion], split: str | None) -> tuple[EvalQuestion, ...]:
-    """The questions of `split`; questions that name no split are always kept (None keeps all)."""
-    return tuple(q for q in questions if split is None or q.split is None or q.split == split)
+def in_split(
+    questions: Iterable[EvalQuestion], split: str | None, kind: str | None = None
+) -> tuple[EvalQuestion, ...]:
+    """The questions of `split`; questions that name no split are always kept (None keeps all). With
+    `kind`, only the questions of that kind."""
+    return tuple(
+        q
+        for q in questions
+        if (split is None or q.split is None or q.split == split) and (kind is None or q.kind == kind)
+    )
 
 
 def read_questions(path: Path) -> QuestionSet:
@@ -137,6 +150,8 @@ class QuestionResult:
     latency_ms: float
     short_hit: bool = False  # the short answer shown holds a gold answer
     reading_hit: bool = False  # an answer lies within the first READING_WORDS words shown
+    # The first passage comes from the preferred expected article; None when the question names none.
+    article_hit: bool | None = None
 
 
 # What a reader takes in at a glance: the first lines of an embed or a terminal answer.
@@ -167,7 +182,16 @@ def judge(question: EvalQuestion, answer: Answer, latency_ms: float) -> Question
         latency_ms,
         short is not None and contains(short),
         contains(shown_words(answer)),
+        _from_article(answer, question.expect_articles[0]) if question.expect_articles else None,
     )
+
+
+def _from_article(answer: Answer, doc_id: str) -> bool:
+    """True when the first passage is a passage of the article `doc_id` (a file name matches its path)."""
+    if not answer.passages:
+        return False
+    own = answer.passages[0].chunk_id.rpartition("#")[0]
+    return own == doc_id or own.endswith("/" + doc_id)
 
 
 def run_questions(
@@ -208,6 +232,9 @@ class Metrics:
     answered_when_hit: float = 0.0  # ... among those whose first passage holds a gold answer
     reading_at_50: float = 0.0  # share of questions answered within the first 50 words shown
     mean_shown_words: float = 0.0  # words of each passage as shown
+    articles_judged: int = 0  # questions that name the articles answering them
+    article_at_1: float = 0.0  # ... whose first passage comes from the preferred one
+    right_at_1: float = 0.0  # ... and holds a gold answer too
 
     def hit_at(self, n: int) -> float:
         return dict(self.hits)[n]
@@ -227,6 +254,10 @@ class Metrics:
         data["short_answer_precision"] = round(self.short_answer_precision, 4)
         data["answered"] = round(self.answered, 4)
         data["answered_when_hit@1"] = round(self.answered_when_hit, 4)
+        if self.articles_judged:
+            data["articles_judged"] = self.articles_judged
+            data["article@1"] = round(self.article_at_1, 4)
+            data["right@1"] = round(self.right_at_1, 4)
         return data
 
 
@@ -240,6 +271,7 @@ def summarize(results: Sequence[QuestionResult], k: int, build_s: float = 0.0) -
     latencies = np.asarray([r.latency_ms for r in results], dtype=np.float64)
     shorts = [r for r in results if r.answer.short_answer is not None]
     top_hits = [r for r in results if r.rank == 1]
+    judged = [r for r in results if r.article_hit is not None]
     return Metrics(
         questions=count,
         k=k,
@@ -256,6 +288,9 @@ def summarize(results: Sequence[QuestionResult], k: int, build_s: float = 0.0) -
         answered_when_hit=_share(sum(1 for r in top_hits if r.answer.answered), len(top_hits)),
         reading_at_50=_share(sum(1 for r in results if r.reading_hit), count),
         mean_shown_words=float(np.mean(shown)) if shown else 0.0,
+        articles_judged=len(judged),
+        article_at_1=_share(sum(1 for r in judged if r.article_hit), len(judged)),
+        right_at_1=_share(sum(1 for r in judged if r.article_hit and r.rank == 1), len(judged)),
     )
 
 

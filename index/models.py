@@ -55,6 +55,30 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class RelativeDate:
+    """A relative date in a passage ("on Monday", "last week") and the days it means in its article."""
+
+    start: int  # offsets into the passage text
+    end: int
+    text: str
+    first: dt.date
+    last: dt.date  # the same day as `first` for a day; the period's last day for "last week"
+    label: str = ""  # the days in words: "30 March 2014", "10-16 February 2025" (an en dash), "December 2024"
+
+    @property
+    def iso(self) -> str:
+        """ISO 8601: "2014-03-30", "2024-12" for a month, "2024" for a year, else "first/last"."""
+        if self.first == self.last:
+            return self.first.isoformat()
+        if self.first.day == 1 and (self.last + dt.timedelta(days=1)).day == 1:
+            if self.first.month == self.last.month:
+                return f"{self.first.year:04d}-{self.first.month:02d}"
+            if (self.first.month, self.last.month) == (1, 12) and self.first.year == self.last.year:
+                return f"{self.first.year:04d}"
+        return f"{self.first.isoformat()}/{self.last.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
     """One answer passage: its text, score, the best sentence to highlight and every source carrying it."""
 
@@ -69,6 +93,8 @@ class Passage:
     # Where the text shown to readers starts (an ellipsis stands for what comes before): near the
     # highlighted sentence, so a reader sees the answer in the first lines. `text` stays whole.
     shown_from: int = 0
+    # Relative dates in the highlighted sentence, resolved against the passage's article date.
+    dates: tuple[RelativeDate, ...] = field(default=())
 
     @property
     def shown(self) -> tuple[str, tuple[int, int] | None]:
@@ -78,6 +104,12 @@ class Passage:
         cut = len(ELLIPSIS) - self.shown_from
         highlight = (self.highlight[0] + cut, self.highlight[1] + cut) if self.highlight else None
         return ELLIPSIS + self.text[self.shown_from :], highlight
+
+    @property
+    def shown_dates(self) -> tuple[tuple[int, int, str], ...]:
+        """The resolved relative dates as (start, end, label), offsets into the text shown."""
+        cut = len(ELLIPSIS) - self.shown_from if self.shown_from > 0 else 0
+        return tuple((d.start + cut, d.end + cut, d.label) for d in self.dates if d.start >= self.shown_from)
 
 
 @dataclass(frozen=True, slots=True)

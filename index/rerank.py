@@ -67,6 +67,13 @@ class RerankConfig:
     title: float = 0.5  # share of the question's IDF mass found in the article's title
     story: float = 0.6  # ... found in the article's candidate passages together
     counted: bool = True  # "how many troops": only a number near "troops" is of the expected type
+    # Time cues of the question (`index/timecues.py`): "latest", "still", "yesterday", "after the talks".
+    recency: float = 2.0  # "latest", "still", "so far": the newest dated candidates on the story
+    event_order: float = 0.0  # "after the talks": newer candidates on the story; "before the vote": older
+    time_window: float = 0.5  # "yesterday", "in March 2025": candidates dated in that window
+    undated_last: bool = True  # "latest": an undated candidate on the story never above its best dated one
+    time_words: bool = True  # pure cue words ("latest", "yet", "yesterday") are not searched for
+    recency_story: float = 0.8  # on the story: at least this share of the best candidate's coverage
 
 
 FEATURES: Mapping[str, str] = {
@@ -84,6 +91,11 @@ FEATURES: Mapping[str, str] = {
     "lead_rarest": "the lead prior applies only where the lead holds the question's rarest term",
     "title": "share of the question's IDF mass found in the article's title",
     "story": "share of the question's IDF mass found in the article's candidate passages together",
+    "recency": "'latest', 'still', 'so far': the newest dated candidates on the story first",
+    "event_order": "'after the talks' favours newer, 'before the vote' older candidates on the story",
+    "time_window": "'yesterday', 'last week', 'in March 2025': candidates dated in that window",
+    "undated_last": "'latest': an undated candidate on the story never above its best dated one",
+    "time_words": "time cue words that are not content ('latest', 'yet', 'yesterday') left out of the search",
 }
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import grammar, rerank
+from . import grammar, reldates, rerank
 from .analyzer import Analyzer, fold
 
 # Types whose spans are precise enough to show on their own line.
@@ -36,6 +37,8 @@ class ShortAnswerConfig:
     extend: bool = True
     # "What year ..." is answered by a year ("1958"), never by another number ("160").
     year_digits: bool = True
+    # "Sunday" in an article of Monday 31 March 2014 is shown as "Sunday (30 March 2014)".
+    resolve_dates: bool = True
 
 
 _QUALIFIER = re.compile(
@@ -180,9 +183,11 @@ def short_answer(
     text: str,
     highlight: tuple[int, int] | None,
     config: ShortAnswerConfig = ShortAnswerConfig(),
+    published: dt.date | None = None,
 ) -> str | None:
     """The span of the expected type in the highlighted sentence that answers `question`, or None when
-    no span, or no single span, belongs to the question's clause."""
+    no span, or no single span, belongs to the question's clause. A relative date in it is followed by
+    the day it means in an article of `published`: "Sunday (30 March 2014)"."""
     kind = short_type(question, config) if config.enabled else None
     if kind not in SHORT_ANSWER_TYPES or kind is None or highlight is None:
         return None
@@ -219,4 +224,8 @@ def short_answer(
     if mass < config.min_clause * query.total:
         return None
     start, end = _extend(kind, sentence, span, query.counted) if config.extend else span
-    return sentence[start:end].strip(" ,.;:")
+    while start < end and sentence[start] in " ,.;:":
+        start += 1
+    while end > start and sentence[end - 1] in " ,.;:":
+        end -= 1
+    return reldates.with_dates(sentence, published if config.resolve_dates else None, (start, end))
