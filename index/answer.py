@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import citations, evidence, rerank
 from .analyzer import Analyzer
@@ -118,6 +119,7 @@ class QAService:
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
         self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
+        self._digests: list[tuple[str, str]] | None = None  # read in once, by the first caller
 
     @classmethod
     def open(
@@ -201,8 +203,30 @@ class QAService:
         if self._facets is None:  # two threads may both build it: the same value, harmlessly
             rows = self._records.passage_articles()
             sources = [self._records.source(row) for row in range(self._records.article_count)]
-            self._facets = ArticleFacets(rows, sources)
+            self._facets = ArticleFacets(rows, sources, lambda: [doc for doc, _ in self._article_digests()])
         return self._facets
+
+    def article_fingerprints(self) -> dict[str, str]:
+        """Each article's document id and a digest of its indexed text: what tells an article added or
+        edited since another index from one left alone. Reads every passage once per service."""
+        return dict(self._article_digests())
+
+    def _article_digests(self) -> list[tuple[str, str]]:
+        """(document id, text digest) of each article row; ("", "") for an article without passages."""
+        if self._digests is not None:
+            return self._digests
+        digests: list[Any] = [None] * self._records.article_count
+        doc_ids = [""] * self._records.article_count
+        for passage in range(len(self._records)):
+            chunk, row = self._records.chunk(passage), self._records.article_row(passage)
+            if digests[row] is None:
+                digests[row], doc_ids[row] = hashlib.sha256(), chunk.doc_id
+            digests[row].update(chunk.text.encode() + b"\0")
+        self._digests = [
+            (doc, "" if digest is None else digest.hexdigest())
+            for doc, digest in zip(doc_ids, digests, strict=True)
+        ]
+        return self._digests
 
     def _select_passages(self, filters: SearchFilter) -> Selection:
         return self._article_facets().select(filters)
