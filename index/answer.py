@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+import numpy as np
 
 from . import citations, evidence, rerank
 from .analyzer import Analyzer
@@ -212,20 +214,18 @@ class QAService:
         return dict(self._article_digests())
 
     def _article_digests(self) -> list[tuple[str, str]]:
-        """(document id, text digest) of each article row; ("", "") for an article without passages."""
+        """(document id, text digest) of each article row; the digest of an article without passages is ""."""
         if self._digests is not None:
             return self._digests
-        digests: list[Any] = [None] * self._records.article_count
-        doc_ids = [""] * self._records.article_count
-        for passage in range(len(self._records)):
-            chunk, row = self._records.chunk(passage), self._records.article_row(passage)
-            if digests[row] is None:
-                digests[row], doc_ids[row] = hashlib.sha256(), chunk.doc_id
-            digests[row].update(chunk.text.encode() + b"\0")
-        self._digests = [
-            (doc, "" if digest is None else digest.hexdigest())
-            for doc, digest in zip(doc_ids, digests, strict=True)
-        ]
+        rows = self._records.passage_articles()
+        order = np.argsort(rows, kind="stable")  # each article's passages together, in passage order
+        checksums = self._records.passage_checksums()[order]
+        present, starts = np.unique(rows[order], return_index=True)
+        ends = [*starts[1:].tolist(), len(order)]
+        digests = [""] * self._records.article_count
+        for row, start, end in zip(present.tolist(), starts.tolist(), ends, strict=True):
+            digests[row] = hashlib.sha256(checksums[start:end].tobytes()).hexdigest()
+        self._digests = [(self._records.doc_id(row), digest) for row, digest in enumerate(digests)]
         return self._digests
 
     def _select_passages(self, filters: SearchFilter) -> Selection:
