@@ -467,3 +467,20 @@ async def test_a_failing_match_never_reaches_the_bot(
     broken.article_fingerprints.side_effect = OSError("the old index files are gone")
     await cog.on_index_swapped(broken, broken)
     assert "not matched against the follows" in caplog.text
+
+
+async def test_a_follow_removed_while_articles_are_matched_is_not_posted(cog: FollowCog) -> None:
+    await invoke(FollowCog.follow, cog, interaction(), query=BRIDGE_QUERY)
+    [follow] = cog.store.of_guild(GUILD)
+
+    class UnfollowedMidway(FakeService):
+        def answer_with_evidence(
+            self, question: str, k: int | None = None, filters: SearchFilter | None = None
+        ) -> Any:
+            cog.store.remove(GUILD, follow.id)  # /unfollow, answered while the matching thread runs
+            return super().answer_with_evidence(question, k, filters)
+
+    await cog.on_index_swapped(FakeService({}), UnfollowedMidway({"hc-calder-bridge-delay.html": "1"}))
+    host = cog.host
+    assert isinstance(host, Host)
+    assert host.channel.send.await_count == 0

@@ -64,10 +64,12 @@ class FollowCog(commands.Cog):
             repost_after=dt.timedelta(minutes=settings.follow_repost_minutes),
         )
         self._matching = asyncio.Lock()  # updates are matched in the order they were swapped in
+        self._closing = False
 
     async def cog_unload(self) -> None:
-        async with self._matching:
-            await asyncio.to_thread(self.store.close)
+        # Matching in progress is dropped rather than awaited: a shutdown must not wait on Discord.
+        self._closing = True
+        await asyncio.to_thread(self.store.close)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -188,13 +190,23 @@ class FollowCog(commands.Cog):
             try:
                 await self._post_matches(old, new)
             except Exception:
-                _log.exception("new articles were not matched against the follows")
+                if self._closing:  # the database closed under it: the bot is stopping
+                    _log.debug("matching stopped by the shutdown", exc_info=True)
+                else:
+                    _log.exception("new articles were not matched against the follows")
 
     async def _post_matches(self, old: Searchable, new: Searchable) -> None:
+        if self._closing:
+            return
         now = self._clock()
         posts = await asyncio.to_thread(self.matcher.posts, old, new, now)
         sent = 0
         for post in posts:
+            if self._closing:
+                break
+            current = await asyncio.to_thread(self.store.get, post.follow.guild_id, post.follow.id)
+            if current is None or current.disabled:
+                continue  # removed with /unfollow, or stopped, while the articles were matched
             sent += await deliver(post, self._channel_of, self.store, now)
         if posts:
             _log.info("posted %d of %d match(es) for the follows", sent, len(posts))
