@@ -79,3 +79,31 @@ async def test_a_follow_posts_new_articles_and_survives_a_restart(tmp_path: Path
             assert "Alder Rail Works" in posts[1].text()
     log = (tmp_path / "bot.log").read_text(encoding="utf-8")
     assert "Traceback" not in log
+
+
+async def test_a_deleted_channel_stops_its_follow_and_the_bot_goes_on(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in BEFORE:
+        shutil.copy(DATED_NEWS / name, corpus / name)
+    async with (
+        FakeDiscord(token=TOKEN) as fake,
+        start_bot(fake, tmp_path, TOKEN, corpus=corpus, stop_timeout=15, settings=WATCHING),
+    ):
+        assert (await command(fake, "follow", query=BRIDGE_QUERY)).startswith("Following #1:")
+        fake.fail("POST", rf"channels/{fake.channel_id}/messages", status=404)  # Unknown Channel
+        shutil.copy(DATED_NEWS / "hc-calder-bridge-delay.html", corpus / "hc-calder-bridge-delay.html")
+
+        def refused() -> bool:
+            return any(r.path.startswith("channels/") and r.status == 404 for r in fake.requests)
+
+        await fake.wait_until(refused, timeout=60, what="a post to the deleted channel")
+        for _ in range(50):
+            listed = await command(fake, "following")
+            if "stopped" in listed:
+                break
+            await asyncio.sleep(0.1)
+        assert "⚠ stopped: its channel was deleted, or the bot was removed from it" in listed
+        assert "Articles\n4" in await command(fake, "about")  # still answering, from the new index
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    assert log.count("follow 1 stopped") == 1 and "Traceback" not in log
