@@ -10,6 +10,7 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
+import numpy as np
 import pytest
 
 from bot.cogs.follow import FollowCog, following_embed
@@ -129,6 +130,30 @@ def test_an_article_restriction_searches_only_those_articles(tmp_path: Path) -> 
     assert only.describe() == "1 chosen article"
     dated = SearchFilter(since=dt.date(2025, 1, 1), articles=frozenset({"a", "b"}))
     assert dated.describe() == "2 chosen articles among articles from 2025-01-01 to today"
+
+
+def test_an_article_restriction_combines_with_the_other_filters() -> None:
+    from index.filters import ArticleFacets
+
+    sources = [
+        Source("Bridge to close", "Harborview Courier", dt.date(2025, 1, 8)),
+        Source("Detours", "Northfield Ledger", dt.date(2025, 1, 21)),
+        Source("Bridge delay", "Harborview Courier", dt.date(2025, 2, 19)),
+    ]
+    ids_read: list[int] = []
+
+    def doc_ids() -> list[str]:
+        ids_read.append(1)
+        return ["hc-close.html", "nl-detours.txt", "hc-delay.html"]
+
+    facets = ArticleFacets(np.repeat(np.arange(3, dtype=np.int32), 2), sources, doc_ids)
+    facets.select(SearchFilter(since=dt.date(2025, 1, 1)))
+    assert ids_read == []  # only an article restriction reads the ids
+    chosen = frozenset({"hc-delay.html", "nl-detours.txt"})
+    assert facets.select(SearchFilter(articles=chosen)).allowed.ids.tolist() == [2, 3, 4, 5]
+    courier = SearchFilter(publishers=("Harborview Courier",), articles=chosen)
+    assert facets.select(courier).allowed.ids.tolist() == [4, 5]
+    assert ids_read == [1]
 
 
 def test_only_added_or_rewritten_articles_are_new(tmp_path: Path) -> None:
