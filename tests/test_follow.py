@@ -398,6 +398,14 @@ async def test_follow_refuses_queries_in_one_line(cog: FollowCog, query: str, re
     assert cog.store.of_guild(GUILD) == []
 
 
+async def test_follow_refuses_the_same_query_twice_in_one_channel(cog: FollowCog) -> None:
+    await invoke(FollowCog.follow, cog, interaction(), query=BRIDGE_QUERY)
+    asked = interaction()
+    await invoke(FollowCog.follow, cog, asked, query=BRIDGE_QUERY.upper())
+    [follow] = cog.store.of_guild(GUILD)
+    assert reply_of(asked) == f"<#{CHANNEL}> already follows that query (#{follow.id})."
+
+
 async def test_follow_refuses_past_the_cap_and_outside_servers(cog: FollowCog) -> None:
     for query in ("port strike", "bridge reopening"):
         await invoke(FollowCog.follow, cog, interaction(), query=query)
@@ -434,8 +442,9 @@ async def test_unfollow_and_its_suggestions_cover_this_server_only(cog: FollowCo
     theirs = cog.store.add(OTHER_GUILD, CHANNEL, "bridge toll", MANAGER, NOON, limit=25)
     assert theirs is not None
     ours = cog.store.of_guild(GUILD)
-    suggest: Any = cog.follow_autocomplete  # discord.py's decorator hides the plain method from mypy
-    choices = await suggest(interaction(), "bridge")
+    # discord.py's decorator types the method as unbound: call it as the library does.
+    suggest: Any = vars(FollowCog)["follow_autocomplete"]
+    choices = await suggest(cog, interaction(), "bridge")
     assert [(c.name, c.value) for c in choices] == [(f"#{ours[1].id} {BRIDGE_QUERY}", ours[1].id)]
     asked = interaction()
     await invoke(FollowCog.unfollow, cog, asked, follow_id=theirs.id)

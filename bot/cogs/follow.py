@@ -98,6 +98,14 @@ class FollowCog(commands.Cog):
             await _reply(interaction, problem)
             return
         assert channel_id is not None
+        existing = await asyncio.to_thread(self.store.of_guild, interaction.guild_id)
+        same = next(
+            (f for f in existing if f.channel_id == channel_id and f.query.casefold() == query.casefold()),
+            None,
+        )
+        if same is not None:
+            await _reply(interaction, f"<#{channel_id}> already follows that query (#{same.id}).")
+            return
         settings = self.host.settings
         added = await asyncio.to_thread(
             self.store.add,
