@@ -379,8 +379,8 @@ async def test_follow_adds_a_standing_query_for_this_channel(cog: FollowCog) -> 
     [follow] = cog.store.of_guild(GUILD)
     assert (follow.query, follow.channel_id, follow.added_by) == (BRIDGE_QUERY, CHANNEL, MANAGER)
     assert reply_of(asked) == (
-        f"Following #{follow.id}: {BRIDGE_QUERY}. New articles that answer it will be posted in "
-        f"<#{CHANNEL}>; /unfollow {follow.id} stops it."
+        f"Following #{follow.id} in <#{CHANNEL}>: {BRIDGE_QUERY}\n"
+        f"New articles that answer it will be posted there; /unfollow {follow.id} stops it."
     )
 
 
@@ -451,7 +451,7 @@ async def test_unfollow_and_its_suggestions_cover_this_server_only(cog: FollowCo
     assert reply_of(asked) == f"This server has no follow #{theirs.id}; /following lists them."
     asked = interaction()
     await invoke(FollowCog.unfollow, cog, asked, follow_id=ours[0].id)
-    assert reply_of(asked) == f"Stopped follow #{ours[0].id}: port strike."
+    assert reply_of(asked) == f"Stopped follow #{ours[0].id}: port strike"
     assert [f.query for f in cog.store.of_guild(GUILD)] == [BRIDGE_QUERY]
 
 

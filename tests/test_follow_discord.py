@@ -42,10 +42,10 @@ async def test_a_follow_posts_new_articles_and_survives_a_restart(tmp_path: Path
             synced = {c["name"]: c for c in fake.commands[fake.guild_id]}
             assert int(synced["follow"]["default_member_permissions"]) == 1 << 5  # Manage Server
             assert await command(fake, "follow", query=BRIDGE_QUERY) == (
-                f"Following #1: {BRIDGE_QUERY}. New articles that answer it will be posted in "
-                f"<#{fake.channel_id}>; /unfollow 1 stops it."
+                f"Following #1 in <#{fake.channel_id}>: {BRIDGE_QUERY}\n"
+                "New articles that answer it will be posted there; /unfollow 1 stops it."
             )
-            assert (await command(fake, "follow", query=TRAINS_QUERY)).startswith("Following #2:")
+            assert (await command(fake, "follow", query=TRAINS_QUERY)).startswith("Following #2 in")
             # An unrelated article matches neither follow; the story's next article matches the bridge one.
             shutil.copy(DATED_NEWS / "ro-fernway-air-fined.html", corpus / "ro-fernway-air-fined.html")
             shutil.copy(DATED_NEWS / "hc-calder-bridge-delay.html", corpus / "hc-calder-bridge-delay.html")
@@ -90,7 +90,7 @@ async def test_a_deleted_channel_stops_its_follow_and_the_bot_goes_on(tmp_path: 
         FakeDiscord(token=TOKEN) as fake,
         start_bot(fake, tmp_path, TOKEN, corpus=corpus, stop_timeout=15, settings=WATCHING),
     ):
-        assert (await command(fake, "follow", query=BRIDGE_QUERY)).startswith("Following #1:")
+        assert (await command(fake, "follow", query=BRIDGE_QUERY)).startswith("Following #1 in")
         fake.fail("POST", rf"channels/{fake.channel_id}/messages", status=404)  # Unknown Channel
         shutil.copy(DATED_NEWS / "hc-calder-bridge-delay.html", corpus / "hc-calder-bridge-delay.html")
 

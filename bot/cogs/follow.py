@@ -126,8 +126,8 @@ class FollowCog(commands.Cog):
         _log.info("follow %d added in server %s", added.id, added.guild_id)
         await _reply(
             interaction,
-            f"Following #{added.id}: {escape(query)}. New articles that answer it will be posted in "
-            f"<#{channel_id}>; /unfollow {added.id} stops it.",
+            f"Following #{added.id} in <#{channel_id}>: {escape(query)}\n"
+            f"New articles that answer it will be posted there; /unfollow {added.id} stops it.",
         )
 
     def _refusal(self, query: str, channel: discord.TextChannel | discord.Thread | None) -> str | None:
@@ -156,7 +156,7 @@ class FollowCog(commands.Cog):
         if removed is None:
             await _reply(interaction, f"This server has no follow #{follow_id}; /following lists them.")
             return
-        await _reply(interaction, f"Stopped follow #{removed.id}: {escape(removed.query)}.")
+        await _reply(interaction, f"Stopped follow #{removed.id}: {escape(removed.query)}")
 
     @unfollow.autocomplete("follow_id")
     async def follow_autocomplete(
