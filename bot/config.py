@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     watch_quiet_seconds: float = Field(1.0, ge=0.05, le=60)
     watch_max_delay_seconds: float = Field(10.0, ge=0.1, le=3600)
 
+    # --- Standing queries on Discord (/follow, bot/follow) ---
+    # Share of a query's term weight a new article's best passage must hold to be posted; 0.4 was chosen
+    # on the dated-news dev stories (benchmarks/follow_threshold.py).
+    follow_min_coverage: float = Field(0.4, ge=0, le=1)
+    follow_max_per_server: int = Field(25, ge=1, le=1000)
+    follow_max_query_chars: int = Field(200, ge=10, le=1000)
+    follow_repost_minutes: float = Field(60.0, ge=0)  # one post per story per follow in this time
+
     @field_validator("feeds", mode="after")
     @classmethod
     def _feed_list_or_file(cls, value: str | None) -> str | None:

@@ -78,6 +78,7 @@ class QABot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         await self.load_extension(f"{__package__}.cogs.qa")
         await self.load_extension(f"{__package__}.cogs.sources")
+        await self.load_extension(f"{__package__}.cogs.follow")
         await self.sync_commands(force=self._force_sync)
         interval = self.settings.reload_interval_seconds
         if interval > 0 and self._loader is not None:
@@ -155,13 +156,16 @@ class QABot(commands.AutoShardedBot):
         """Open the index again (rebuilding it when asked or stale) and swap it in atomically.
 
         Questions already running keep the service they started with; a failure keeps the old one.
+        Listeners of `index_swapped` (the follow cog) get the old and the new service.
         """
         if self._loader is None:
             raise ArticleQAError("this bot was started without a way to reload its index")
         loader = self._loader
         async with self._reload_lock:
             service = await asyncio.to_thread(loader.open, rebuild=rebuild)
-            self.service = service
+            previous, self.service = self.service, service
+        if service is not previous:
+            self.dispatch("index_swapped", previous, service)
         stats = service.stats()
         _log.info("now answering from %s articles, %s passages", stats.articles, stats.passages)
         return stats

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from . import citations, evidence, reldates, rerank, timecues
 from .analyzer import Analyzer
@@ -119,6 +122,7 @@ class QAService:
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
         self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
         self._newest: tuple[dt.date | None] | None = None  # the newest article's date, once looked up
+        self._digests: list[tuple[str, str]] | None = None  # read in once, by the first caller
 
     @classmethod
     def open(
@@ -202,8 +206,28 @@ class QAService:
         if self._facets is None:  # two threads may both build it: the same value, harmlessly
             rows = self._records.passage_articles()
             sources = [self._records.source(row) for row in range(self._records.article_count)]
-            self._facets = ArticleFacets(rows, sources)
+            self._facets = ArticleFacets(rows, sources, lambda: [doc for doc, _ in self._article_digests()])
         return self._facets
+
+    def article_fingerprints(self) -> dict[str, str]:
+        """Each article's document id and a digest of its indexed text: what tells an article added or
+        edited since another index from one left alone. Reads every passage once per service."""
+        return dict(self._article_digests())
+
+    def _article_digests(self) -> list[tuple[str, str]]:
+        """(document id, text digest) of each article row; the digest of an article without passages is ""."""
+        if self._digests is not None:
+            return self._digests
+        rows = self._records.passage_articles()
+        order = np.argsort(rows, kind="stable")  # each article's passages together, in passage order
+        checksums = self._records.passage_checksums()[order]
+        present, starts = np.unique(rows[order], return_index=True)
+        ends = [*starts[1:].tolist(), len(order)]
+        digests = [""] * self._records.article_count
+        for row, start, end in zip(present.tolist(), starts.tolist(), ends, strict=True):
+            digests[row] = hashlib.sha256(checksums[start:end].tobytes()).hexdigest()
+        self._digests = [(self._records.doc_id(row), digest) for row, digest in enumerate(digests)]
+        return self._digests
 
     def _select_passages(self, filters: SearchFilter) -> Selection:
         return self._article_facets().select(filters)

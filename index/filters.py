@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,12 +28,14 @@ class SearchFilter:
     """What a user restricts an answer to: an inclusive date window and any of some publishers.
 
     `publishers` are publisher names or sites ("Harborview Courier", "courier.example.com"), matched
-    without regard to case. An article without a date falls outside every date window.
+    without regard to case. An article without a date falls outside every date window. `articles`,
+    when set, keeps only the articles of those document ids (the articles just added to the index).
     """
 
     since: dt.date | None = None
     until: dt.date | None = None
     publishers: tuple[str, ...] = ()
+    articles: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -44,10 +47,14 @@ class SearchFilter:
 
     @property
     def active(self) -> bool:
-        return self.dated or bool(self.publishers)
+        return self.dated or bool(self.publishers) or self.articles is not None
 
     def describe(self) -> str:
         """The filter in words: "articles from 2014-03-01 to today", "Valley Sentinel articles up to ..."."""
+        if self.articles is not None:
+            chosen = dataclasses.replace(self, articles=None)
+            count = f"{len(self.articles)} chosen article{'s' * (len(self.articles) != 1)}"
+            return count if not chosen.active else f"{count} among {chosen.describe()}"
         if not self.active:
             return "all articles"
         if self.since and self.until:
@@ -63,11 +70,14 @@ class SearchFilter:
         return f"articles {window}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "sources": list(self.publishers),
         }
+        if self.articles is not None:
+            data["articles"] = sorted(self.articles)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +102,18 @@ class ArticleFacets:
     """Each article's date and source, and each passage's article: what filters are checked against.
 
     Built once per index (a pass over the article table); a filter then costs a few array operations.
+    `doc_ids` gives each article's document id; it is called once, by the first article restriction.
     """
 
-    def __init__(self, passage_articles: npt.NDArray[np.int32], sources: Sequence[Source]) -> None:
+    def __init__(
+        self,
+        passage_articles: npt.NDArray[np.int32],
+        sources: Sequence[Source],
+        doc_ids: Callable[[], Sequence[str]] | None = None,
+    ) -> None:
         self._passage_articles = passage_articles
+        self._doc_ids = doc_ids
+        self._rows_of: dict[str, list[int]] | None = None
         self._dates = np.array(
             [s.date.toordinal() if s.date else UNDATED for s in sources], dtype=np.int32
         ).reshape(-1)
@@ -127,9 +145,22 @@ class ArticleFacets:
             if search_filter.until:
                 in_window &= dates <= search_filter.until.toordinal()
             articles &= in_window
+        if search_filter.articles is not None:
+            articles &= self._of_doc_ids(search_filter.articles)
         mask = articles[self._passage_articles]
         log.debug("filter %s allows %d of %d passages", search_filter, mask.sum(), len(mask))
         return Selection(Allowed.of(mask), undated)
+
+    def _of_doc_ids(self, wanted: frozenset[str]) -> npt.NDArray[np.bool_]:
+        if self._rows_of is None:  # two threads may both build it: the same value, harmlessly
+            rows_of: dict[str, list[int]] = {}
+            for row, doc_id in enumerate(self._doc_ids() if self._doc_ids is not None else ()):
+                rows_of.setdefault(doc_id, []).append(row)
+            self._rows_of = rows_of
+        chosen = np.zeros(len(self._dates), dtype=bool)
+        for doc_id in wanted:
+            chosen[self._rows_of.get(doc_id, [])] = True
+        return chosen
 
     def _of_sources(self, wanted: Sequence[str]) -> npt.NDArray[np.bool_]:
         chosen = np.zeros(len(self._dates), dtype=bool)

@@ -136,6 +136,14 @@ class Records:
         """Every passage's article row, in passage order (a copy, read in one pass)."""
         return np.asarray(self._table[:, 2], dtype=np.int32)
 
+    def passage_checksums(self) -> npt.NDArray[np.int64]:
+        """Every passage's CRC32, in passage order (a copy, read in one pass): a cheap digest of the text."""
+        return np.asarray(self._table[:, 5], dtype=np.int64)
+
+    def doc_id(self, article_row: int) -> str:
+        """The document id of an article (its path in the corpus, or its JSON id)."""
+        return str(self._article(article_row).get("doc_id") or "")
+
     def article_row(self, passage: int) -> int:
         return int(self._row(passage)[2])
 
