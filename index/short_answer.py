@@ -54,6 +54,7 @@ _RANGE = re.compile(rf"\s*(?:-|\u2013|to|and)\s*\d[\d,.]*(?:\s+{_MAGNITUDES})?",
 # A date with no digit must name a month, a day or a century in full ("Mar" may be a place's name).
 _WORDY_DATE = re.compile(r"[A-Z][a-z]{2}\.?")
 # A bare ordinal ("the 60th") is a date only with a month or "century" beside it.
+_WEEKDAY_ONLY = re.compile(r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day")
 _BARE_ORDINAL = re.compile(r"\d{1,2}(?:st|nd|rd|th)")
 _YEAR_QUESTION = re.compile(r"\b(?:what|which) years?\b")
 _YEAR = re.compile(r"\d{4}|\b(?:BC|BCE|AD|CE)\b|centur")
@@ -111,6 +112,21 @@ def _join_ranges(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int,
             joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
         elif joined and (found := _RANGE.match(sentence, joined[-1][1])) is not None and found.end() >= start:
             joined[-1] = (joined[-1][0], max(end, found.end()))
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def _join_weekday_dates(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans with a weekday and the date right after it joined: "Monday, Jan. 20" is one answer."""
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if (
+            joined
+            and _WEEKDAY_ONLY.fullmatch(sentence, *joined[-1])
+            and re.fullmatch(r",?\s+(?:the\s+)?", sentence[joined[-1][1] : start])
+        ):
+            joined[-1] = (joined[-1][0], end)
         else:
             joined.append((start, end))
     return joined
@@ -206,6 +222,8 @@ def short_answer(
     if config.year_digits and kind == "date" and _YEAR_QUESTION.search(fold(question).lower()):
         spans = [span for span in spans if _YEAR.search(sentence, span[0], span[1])]
     spans = _join_ranges(sentence, spans)
+    if kind == "date":
+        spans = _join_weekday_dates(sentence, spans)
     if not spans:
         return None
     idf = dict(query.idf)

@@ -106,3 +106,14 @@ def test_and_between_names_does_not_cut_the_clause() -> None:
     )
     question = "How long before the meeting did Obama and Putin speak by phone?"
     assert answer_in(question, sentence, ShortAnswerConfig()) == "48 hours"
+
+
+def test_a_weekday_and_the_date_after_it_are_one_answer() -> None:
+    sentence = (
+        "The Calder River Bridge will close to all traffic on Monday, Jan. 20, for about ten weeks of "
+        "emergency repairs, the state Department of Transportation said Wednesday."
+    )
+    assert answer_in("When will the bridge close?", sentence) == "Monday, Jan. 20"
+    assert answer_in("When will the bridge close?", "The bridge will close on Monday, March 3, 2025.") == (
+        "Monday, March 3, 2025"
+    )
