@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from index import Answer, Passage, Source
+from index import Answer, Passage, Source, Story
 
 NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
 NOT_ANSWERED = "No passage answers this directly; the closest:"
@@ -24,6 +24,14 @@ def source_line(source: Source) -> str:
     parts = [source.title, source.publisher, f"by {source.author}" if source.author else None]
     parts += [source.date.isoformat() if source.date else None, source.url or source.path]
     return " · ".join(part for part in parts if part)
+
+
+def story_line(story: Story | None) -> str | None:
+    """ "reported by 3 outlets: A, B, C; first 2025-02-11" for a story more than one outlet told."""
+    if story is None or story.outlets < 2:
+        return None
+    line = f"reported by {story.outlets} outlets: {', '.join(story.publishers)}"
+    return line + (f"; first {story.first_date.isoformat()}" if story.first_date else "")
 
 
 def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
@@ -64,6 +72,9 @@ def to_text(answer: Answer, bold: Callable[[str], str] = marker_bold) -> str:
             lines += [
                 f"    — also in (the sentence only): {source_line(source)}" for source in passage.also_in
             ]
+        reported = story_line(passage.story)
+        if reported:
+            lines.append(f"    — {reported}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
@@ -90,6 +101,17 @@ def passage_json(passage: Passage) -> dict[str, Any]:
         "highlight": list(passage.highlight) if passage.highlight else None,
         "sources": [source_json(source) for source in passage.sources],
         "also_in": [source_json(source) for source in passage.also_in],
+        "story": story_json(passage.story) if passage.story else None,
+    }
+
+
+def story_json(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "articles": story.articles,
+        "publishers": list(story.publishers),
+        "first_date": story.first_date.isoformat() if story.first_date else None,
+        "last_date": story.last_date.isoformat() if story.last_date else None,
     }
 
 

@@ -25,6 +25,7 @@ from .rerank import RerankConfig
 from .settings import IndexConfig, corpus_label, staleness
 from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
+from .story_table import StoryTable
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,14 @@ class QAService:
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
         self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
+        self._story_table: StoryTable | None = None
+
+    @property
+    def story_table(self) -> StoryTable:
+        """The stories of the generation answered from, grouped on first use."""
+        if self._story_table is None:  # two threads may both make one: they group the same stories
+            self._story_table = StoryTable(self._records, self.generation)
+        return self._story_table
 
     @classmethod
     def open(
@@ -151,6 +160,7 @@ class QAService:
         prefetch = getattr(self._engine, "prefetch", None)
         if prefetch is not None:
             prefetch()
+        _ = self.story_table.stories  # grouped now rather than during the first question
 
     def is_current(self, corpus: Path, config: IndexConfig) -> bool:
         """True while `corpus` on disk and `config` still match the index this service answers from."""
@@ -171,6 +181,7 @@ class QAService:
         """A service answering from the same loaded index with other query-time settings."""
         other = QAService(self._engine, self._records, self.manifest, config, self.index_dir)
         other.generation = self.generation
+        other._story_table = self.story_table
         return other
 
     def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
@@ -240,6 +251,7 @@ class QAService:
                 terms=tuple(sorted(c.terms & query.idf.keys())),
                 also_in=tuple(c.also_in),
                 shown_from=self._shown_from(c),
+                story=self.story_table.info(c.article_row),
             )
             for c in chosen
         )
@@ -316,6 +328,7 @@ class QAService:
         for candidate in candidates:
             known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
         chosen: list[_Candidate] = []
+        waiting: list[_Candidate] = []  # other articles of stories already shown
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
                 continue
@@ -325,11 +338,27 @@ class QAService:
             elif len(chosen) < k and not any(
                 citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
             ):
+                if self.config.rerank.story_diversity and self._story_shown(candidate, chosen):
+                    waiting.append(candidate)
+                else:
+                    chosen.append(candidate)
+        for candidate in waiting:  # no other story answers: the rest of the slots go to these
+            if len(chosen) < k and not any(
+                _overlap(kept, candidate) or citations.repeats(kept.chunk.text, candidate.chunk.text)
+                for kept in chosen
+            ):
                 chosen.append(candidate)
         texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
         for kept in chosen:
             self._cite(kept, texts, known)
         return chosen
+
+    def _story_shown(self, candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
+        """True when another article of the candidate's story is shown and its own article is not:
+        further passages of one article stay (they often hold the answer the first one missed)."""
+        story = self.story_table.story_of(candidate.article_row)
+        shown = {kept.article_row for kept in chosen if self.story_table.story_of(kept.article_row) == story}
+        return bool(shown) and candidate.article_row not in shown
 
     def _cite(
         self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]

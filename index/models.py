@@ -55,6 +55,22 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Story:
+    """The event a passage reports, as told by every indexed article about it (copies, updates, other
+    outlets' accounts)."""
+
+    id: str  # stable while the story's first indexed article stays
+    articles: int
+    publishers: tuple[str, ...]  # distinct, in the order they first reported it
+    first_date: dt.date | None  # None when no article of the story is dated
+    last_date: dt.date | None
+
+    @property
+    def outlets(self) -> int:
+        return len(self.publishers)
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
     """One answer passage: its text, score, the best sentence to highlight and every source carrying it."""
 
@@ -69,6 +85,7 @@ class Passage:
     # Where the text shown to readers starts (an ellipsis stands for what comes before): near the
     # highlighted sentence, so a reader sees the answer in the first lines. `text` stays whole.
     shown_from: int = 0
+    story: Story | None = None  # the story of the passage's article, when the index knows stories
 
     @property
     def shown(self) -> tuple[str, tuple[int, int] | None]:

@@ -67,6 +67,9 @@ class RerankConfig:
     title: float = 0.5  # share of the question's IDF mass found in the article's title
     story: float = 0.6  # ... found in the article's candidate passages together
     counted: bool = True  # "how many troops": only a number near "troops" is of the expected type
+    # The top k show one article per story (a copy, an update or another outlet's account) while another
+    # story answers; further passages of an article already shown are not held back.
+    story_diversity: bool = True
 
 
 FEATURES: Mapping[str, str] = {
@@ -84,6 +87,7 @@ FEATURES: Mapping[str, str] = {
     "lead_rarest": "the lead prior applies only where the lead holds the question's rarest term",
     "title": "share of the question's IDF mass found in the article's title",
     "story": "share of the question's IDF mass found in the article's candidate passages together",
+    "story_diversity": "another article of a story already shown waits until no other story answers",
 }
 
 
