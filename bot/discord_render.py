@@ -14,7 +14,7 @@ import discord
 from index import Answer, IndexStats, Passage, Source
 
 from .limits import MAX_PASSAGES
-from .render import NO_ANSWER, NOT_ANSWERED, filter_line
+from .render import NO_ANSWER, NOT_ANSWERED, filter_line, story_line
 
 _log = logging.getLogger(__name__)
 
@@ -175,6 +175,9 @@ def _cited(passage: Passage, limit: int, answered: bool = True) -> str:
     lines = [sources_markdown(passage.sources, limit // 2)] if passage.sources else []
     if passage.also_in and answered:
         lines.append(sources_markdown(passage.also_in, limit // 4, ALSO_IN_LEAD))
+    reported = story_line(passage.story)
+    if reported:  # publisher names come from the corpus: escaped like every other corpus text
+        lines.append(trim("— " + escape(reported), limit // 4))
     sources = "\n".join(lines)
     shown = passage if answered else dataclasses.replace(passage, highlight=None)
     body = passage_markdown(shown, limit - len(sources) - 1)

@@ -11,14 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from . import citations, evidence, rerank
+from . import citations, evidence, rerank, timeline
 from .analyzer import Analyzer
 from .bm25 import lucene_idf
 from .errors import QuestionError
 from .filters import ArticleFacets, SearchFilter, Selection
 from .generation import load_generation
 from .inverted.search import Allowed
-from .models import Answer, Chunk, IndexStats, Passage, Source
+from .models import Answer, Chunk, IndexStats, Passage, Source, Timeline
 from .question import normalize_question
 from .records import Records
 from .rerank import RerankConfig
@@ -193,6 +193,37 @@ class QAService:
         """
         return self.answer_with_evidence(question, k, filters)[0]
 
+    def timeline(self, query: str, filters: SearchFilter | None = None) -> Timeline:
+        """The dated updates of the stories that best match `query`, each by its best sentence, oldest
+        first; undated articles are left out (and counted).
+
+        Raises:
+            QuestionError: the query is longer than the configured limit, or a filter names an unknown
+                source.
+        """
+        query = normalize_question(query)
+        if len(query) > self.config.max_question_chars:
+            raise QuestionError(
+                f"the query is {len(query)} characters long; please keep it under "
+                f"{self.config.max_question_chars}"
+            )
+        active = filters if filters is not None and filters.active else None
+        allowed = self._selection(active).allowed if active else None
+        terms = self._analyzer.query_terms(query)
+        if not terms:
+            return Timeline(query, (), search_filter=active)
+        hits = self._engine.top_k(terms, self.config.candidates, allowed)
+        ranked = rerank.Query.build(query, self._analyzer, self._idf, self.config.rerank)
+        rows = [
+            row
+            for story in timeline.matching_stories(hits, self._records, self.story_table)
+            for row in self.story_table.stories.members(story)
+        ]
+        found, undated = timeline.entries(
+            rows, ranked, self._analyzer, self._records, self.story_table, allowed
+        )
+        return Timeline(query, tuple(found), undated, active)
+
     def publishers(self) -> list[str]:
         """The indexed publishers' names, sorted case-insensitively."""
         return self._article_facets().publishers
@@ -328,37 +359,53 @@ class QAService:
         for candidate in candidates:
             known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
         chosen: list[_Candidate] = []
-        waiting: list[_Candidate] = []  # other articles of stories already shown
+        diverse = self.config.rerank.story_diversity
+        limit = len(candidates) if diverse else k  # diversity reorders all of them, then keeps k
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
                 continue
             overlapping = next((kept for kept in chosen if _overlap(kept, candidate)), None)
             if overlapping is not None:
                 self._merge_overlap(overlapping, candidate, query)
-            elif len(chosen) < k and not any(
+            elif len(chosen) < limit and not any(
                 citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
             ):
-                if self.config.rerank.story_diversity and self._story_shown(candidate, chosen):
-                    waiting.append(candidate)
-                else:
-                    chosen.append(candidate)
-        for candidate in waiting:  # no other story answers: the rest of the slots go to these
-            if len(chosen) < k and not any(
-                _overlap(kept, candidate) or citations.repeats(kept.chunk.text, candidate.chunk.text)
-                for kept in chosen
-            ):
                 chosen.append(candidate)
+        if diverse:
+            chosen = self._diversify(chosen, query)[:k]
         texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
         for kept in chosen:
             self._cite(kept, texts, known)
         return chosen
 
-    def _story_shown(self, candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
-        """True when another article of the candidate's story is shown and its own article is not:
-        further passages of one article stay (they often hold the answer the first one missed)."""
-        story = self.story_table.story_of(candidate.article_row)
-        shown = {kept.article_row for kept in chosen if self.story_table.story_of(kept.article_row) == story}
-        return bool(shown) and candidate.article_row not in shown
+    def _diversify(self, ranked: list[_Candidate], query: rerank.Query) -> list[_Candidate]:
+        """`ranked` with another article of a story already shown moved below the passages of other
+        stories that answer the question; further passages of an article already shown stay where they
+        are (they often hold what its first passage missed)."""
+        shown: dict[int, set[int]] = {}  # story -> its article rows placed so far
+        placed: list[_Candidate] = []
+        waiting: list[_Candidate] = []
+        for candidate in ranked:
+            story = self.story_table.story_of(candidate.article_row)
+            rows = shown.get(story)
+            if rows and candidate.article_row not in rows:
+                waiting.append(candidate)
+                continue
+            if waiting and not self._answers(candidate, query):
+                placed += waiting  # no other story answers any more: the held-back passages come first
+                for held in waiting:
+                    shown[self.story_table.story_of(held.article_row)].add(held.article_row)
+                waiting = []
+            placed.append(candidate)
+            shown.setdefault(story, set()).add(candidate.article_row)
+        return placed + waiting
+
+    def _answers(self, candidate: _Candidate, query: rerank.Query) -> bool:
+        """True when the candidate passage answers the question by the rule that calls answers answered."""
+        assert candidate.found is not None  # every candidate is analyzed
+        typed = rerank.has_answer_type(query, candidate.chunk.text, candidate.highlight)
+        found = evidence.gather(query, candidate.found, candidate.terms, typed)
+        return evidence.answers(found, self.config.answered)
 
     def _cite(
         self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]

@@ -136,6 +136,31 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One update of a story: the sentence of one dated article that best matches the query."""
+
+    date: dt.date
+    text: str  # the sentence, after the sentence before it when that one is short
+    highlight: tuple[int, int]  # offsets into `text` of the matching sentence
+    sources: tuple[Source, ...]  # every article printing that sentence that day or later (copies)
+    story: Story
+
+    @property
+    def sentence(self) -> str:
+        return self.text[self.highlight[0] : self.highlight[1]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The updates of the stories that best match a query, oldest first."""
+
+    query: str
+    entries: tuple[TimelineEntry, ...]
+    left_out_undated: int = 0  # articles of those stories without a date
+    search_filter: SearchFilter | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IndexStats:
     """What an index holds and when it was built, for `/about` and `article-qa index`."""
 

@@ -71,10 +71,18 @@ class StoryTable:
             last_date=dates[-1] if dates else None,
         )
 
-    def _first_passage(self, article_row: int) -> int:
+    def passages_of(self, article_row: int) -> range:
+        """The passages of one article (passages are stored in article order)."""
         if self._passage_rows is None:
             self._passage_rows = self._records.passage_articles()
-        return int(np.searchsorted(self._passage_rows, article_row))
+        rows = self._passage_rows
+        return range(
+            int(np.searchsorted(rows, article_row, side="left")),
+            int(np.searchsorted(rows, article_row, side="right")),
+        )
+
+    def _first_passage(self, article_row: int) -> int:
+        return self.passages_of(article_row).start
 
     def _signatures(self) -> Signatures:
         try:
