@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from index import Answer, Passage, Source, Story
+from index import Answer, Passage, Source, Story, Timeline
 
 NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
 NOT_ANSWERED = "No passage answers this directly; the closest:"
+NO_TIMELINE = "No dated article matches this. Try other words, or a wider date window."
 
 
 def ansi_bold(text: str) -> str:
@@ -43,7 +44,7 @@ def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
     return text[:start] + bold(text[start:end]) + text[end:]
 
 
-def filter_line(answer: Answer) -> str | None:
+def filter_line(answer: Answer | Timeline) -> str | None:
     """What a filtered answer searched, and the undated articles it left out; None when unfiltered."""
     if answer.search_filter is None:
         return None
@@ -124,4 +125,38 @@ def to_json(answer: Answer) -> dict[str, Any]:
         "passages": [passage_json(passage) for passage in answer.passages],
         "filter": answer.search_filter.to_json() if answer.search_filter else None,
         "left_out_undated": answer.left_out_undated,
+    }
+
+
+def timeline_text(timeline: Timeline, bold: Callable[[str], str] = marker_bold) -> str:
+    """One block per update, oldest first: its date and best sentence in bold, then its sources."""
+    searched = filter_line(timeline)
+    lines: list[str] = [searched, ""] if searched else []
+    if not timeline.entries:
+        return "\n".join([*lines, NO_TIMELINE])
+    for entry in timeline.entries:
+        lines.append(f"{entry.date.isoformat()}  {bold(entry.sentence)}")
+        lines += [f"    — {source_line(source)}" for source in entry.sources]
+        lines.append("")
+    undated = timeline.left_out_undated if timeline.search_filter is None else 0
+    if undated:  # a filtered timeline already says so in its first line
+        lines.append(f"({undated} undated article{'s' if undated != 1 else ''} of these stories left out)")
+    return "\n".join(lines).rstrip()
+
+
+def timeline_json(timeline: Timeline) -> dict[str, Any]:
+    """The `timeline --json` object: the query and its entries, oldest first."""
+    return {
+        "query": timeline.query,
+        "entries": [
+            {
+                "date": entry.date.isoformat(),
+                "text": entry.text,
+                "highlight": list(entry.highlight),
+                "sources": [source_json(source) for source in entry.sources],
+            }
+            for entry in timeline.entries
+        ],
+        "filter": timeline.search_filter.to_json() if timeline.search_filter else None,
+        "left_out_undated": timeline.left_out_undated,
     }

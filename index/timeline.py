@@ -55,11 +55,11 @@ def entries(
     undated = 0
     for row in story_rows:
         passages = stories.passages_of(row)
-        if allowed is not None and not (len(passages) and allowed.mask[passages[0]]):
-            continue
         source = records.source(row)
-        if source.date is None:
+        if source.date is None:  # a timeline places every entry in time: undated ones are left out
             undated += 1
+            continue
+        if allowed is not None and not (len(passages) and allowed.mask[passages[0]]):
             continue
         update = _best_sentence(row, source, passages, query, analyzer, records)
         if update is not None:
