@@ -13,7 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 # The per-article signatures of a generation: everything grouping needs, so that stories can be
-# recomputed (articles added or removed) without reading any article text again.
+# recomputed without reading any article text again. A build that adds and removes articles keeps the
+# stored rows of the articles it keeps (`Signatures.select`), appends the new articles' signatures
+# (`Signatures.concat`), saves them, and groups again: the stories equal those of a full build.
 SIGNATURE_FILE = "stories.npz"
 UNDATED = np.iinfo(np.int32).min
 NUM_HASHES = 64
@@ -50,7 +52,7 @@ _NOT_NAMES = frozenset(
 class StoryConfig:
     """How alike two articles must be to report one event."""
 
-    # Near-verbatim copies (word 4-gram Jaccard at least this) are one story whatever they name.
+    # Near-verbatim copies (shingle Jaccard at least this) are one story whatever they name.
     copy_jaccard: float = 0.7
     # Partial copies share less text; they also agree on what they name, unlike template twins.
     partial_jaccard: float = 0.25
