@@ -15,7 +15,7 @@ import numpy.typing as npt
 # The per-article signatures of a generation: everything grouping needs, so that stories can be
 # recomputed without reading any article text again. A build that adds and removes articles keeps the
 # stored rows of the articles it keeps (`Signatures.select`), appends the new articles' signatures
-# (`Signatures.concat`), saves them, and groups again: the stories equal those of a full build.
+# (`Signatures.concat`), saves them, and groups again: the same stories as a full build in that order.
 SIGNATURE_FILE = "stories.npz"
 UNDATED = np.iinfo(np.int32).min
 NUM_HASHES = 64
