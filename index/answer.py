@@ -379,9 +379,9 @@ class QAService:
         return chosen
 
     def _diversify(self, ranked: list[_Candidate], query: rerank.Query) -> list[_Candidate]:
-        """`ranked` with another article of a story already shown moved below the passages of other
-        stories that answer the question; further passages of an article already shown stay where they
-        are (they often hold what its first passage missed)."""
+        """`ranked` with another article of a story already shown moved below the passages of stories
+        not shown yet that answer the question; further passages of an article already shown are not
+        held back (they often hold what its first passage missed)."""
         shown: dict[int, set[int]] = {}  # story -> its article rows placed so far
         placed: list[_Candidate] = []
         waiting: list[_Candidate] = []
@@ -391,8 +391,8 @@ class QAService:
             if rows and candidate.article_row not in rows:
                 waiting.append(candidate)
                 continue
-            if waiting and not self._answers(candidate, query):
-                placed += waiting  # no other story answers any more: the held-back passages come first
+            if waiting and (rows or not self._answers(candidate, query)):
+                placed += waiting  # no other story answers ahead of them: they keep their rank
                 for held in waiting:
                     shown[self.story_table.story_of(held.article_row)].add(held.article_row)
                 waiting = []
