@@ -32,6 +32,7 @@ from index.stories import (
     signatures,
 )
 from index.story_table import StoryTable
+from tests.conftest import SHIPPED_CORPUS
 
 DATA = Path(__file__).parent / "data"
 DATED_NEWS = DATA / "dated-news"
@@ -267,3 +268,15 @@ def test_a_story_of_one_outlet_says_nothing_more() -> None:
     story = Story("story-2", 2, ("Coastline Daily",), dt.date(2025, 2, 12), dt.date(2025, 2, 13))
     assert story_line(story) is None
     assert "reported by" not in to_text(_story_answer(story))
+
+
+def test_story_diversity_changes_nothing_when_every_passage_is_of_one_story(tmp_path: Path) -> None:
+    """The shipped corpus tells one event in two articles: no other story answers, so nothing waits."""
+    build_index(SHIPPED_CORPUS, tmp_path / "index", workers=1)
+    qa = QAService.open(tmp_path / "index")
+    assert len(qa.story_table.stories) == 1
+    on = qa.reconfigured(AnswerConfig(rerank=RerankConfig(story_diversity=True)))
+    off = qa.reconfigured(AnswerConfig(rerank=without(RerankConfig(), ["story_diversity"])))
+    for line in (DATA / "seed-questions.jsonl").read_text(encoding="utf-8").splitlines():
+        question = json.loads(line)["question"]
+        assert on.answer(question, k=5).passages == off.answer(question, k=5).passages, question
