@@ -336,26 +336,22 @@ def _shared_entities(
     _, df = np.unique(names, return_counts=True)
     keep = np.repeat((df >= 2) & (df <= config.max_entity_articles), df)
     names, members, weight, days = names[keep], members[keep], weight[keep], days[keep]
-    undated = days == UNDATED
-    keys: list[npt.NDArray[np.int64]] = []
-    pair_weights: list[npt.NDArray[np.float64]] = []
-    positions = np.arange(names.shape[0] - 1)
-    gap = 1
-    # Pair each occurrence with the one `gap` places on while the name is the same and the dates are
-    # close; dates ascend within a name, so a pair too far apart ends its occurrence's run.
-    while positions.size:
-        positions = positions[positions + gap < names.shape[0]]
-        later = positions + gap
-        same = names[positions] == names[later]
-        positions = positions[
-            same & (undated[positions] | (days[later] - days[positions] <= config.window_days))
-        ]
-        low, high = members[positions], members[positions + gap]
-        keys.append(np.minimum(low, high) * count + np.maximum(low, high))
-        pair_weights.append(weight[positions])
-        gap += 1
-    if not keys:
+    # Occurrences are sorted by (name, date): a single key orders them, so that each occurrence's
+    # partners (the later ones of its name within the window; all later ones for an undated article,
+    # whose undated date sorts first) are one run of positions found by binary search.
+    rank = np.concatenate([np.zeros(1, np.int64), np.cumsum(names[1:] != names[:-1])])
+    key = (rank << 32) + (days - UNDATED)
+    window_end = (rank << 32) + np.minimum(days - UNDATED + config.window_days, (1 << 32) - 1)
+    window_end[days == UNDATED] = ((rank[days == UNDATED] + 1) << 32) - 1
+    partners = np.searchsorted(key, window_end, side="right") - np.arange(key.shape[0]) - 1
+    if not partners.sum():
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    first = np.repeat(np.arange(key.shape[0]), partners)
+    run_start = np.repeat(np.cumsum(partners) - partners, partners)
+    later = first + 1 + (np.arange(first.shape[0]) - run_start)
+    low, high = members[first], members[later]
+    keys = [np.minimum(low, high) * count + np.maximum(low, high)]
+    pair_weights = [weight[first]]
     unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
     inverse = inverse.reshape(-1)
     shared = np.bincount(inverse, weights=np.concatenate(pair_weights), minlength=unique.shape[0]).astype(
