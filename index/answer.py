@@ -25,7 +25,7 @@ from .rerank import RerankConfig
 from .settings import IndexConfig, corpus_label, staleness
 from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
-from .story_table import StoryTable
+from .story_table import StoryTable, diversify
 
 log = logging.getLogger(__name__)
 
@@ -210,19 +210,10 @@ class QAService:
         active = filters if filters is not None and filters.active else None
         allowed = self._selection(active).allowed if active else None
         terms = self._analyzer.query_terms(query)
-        if not terms:
-            return Timeline(query, (), search_filter=active)
-        hits = self._engine.top_k(terms, self.config.candidates, allowed)
+        hits = self._engine.top_k(terms, self.config.candidates, allowed) if terms else []
         ranked = rerank.Query.build(query, self._analyzer, self._idf, self.config.rerank)
-        rows = [
-            row
-            for story in timeline.matching_stories(hits, self._records, self.story_table)
-            for row in self.story_table.stories.members(story)
-        ]
-        found, undated = timeline.entries(
-            rows, ranked, self._analyzer, self._records, self.story_table, allowed
-        )
-        return Timeline(query, tuple(found), undated, active)
+        found = timeline.build(hits, ranked, self._analyzer, self._records, self.story_table, allowed)
+        return Timeline(query, *found, search_filter=active)
 
     def publishers(self) -> list[str]:
         """The indexed publishers' names, sorted case-insensitively."""
@@ -372,33 +363,11 @@ class QAService:
             ):
                 chosen.append(candidate)
         if diverse:
-            chosen = self._diversify(chosen, query)[:k]
+            chosen = diversify(chosen, self.story_table.story_of, lambda c: self._answers(c, query))[:k]
         texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
         for kept in chosen:
             self._cite(kept, texts, known)
         return chosen
-
-    def _diversify(self, ranked: list[_Candidate], query: rerank.Query) -> list[_Candidate]:
-        """`ranked` with another article of a story already shown moved below the passages of stories
-        not shown yet that answer the question; further passages of an article already shown are not
-        held back (they often hold what its first passage missed)."""
-        shown: dict[int, set[int]] = {}  # story -> its article rows placed so far
-        placed: list[_Candidate] = []
-        waiting: list[_Candidate] = []
-        for candidate in ranked:
-            story = self.story_table.story_of(candidate.article_row)
-            rows = shown.get(story)
-            if rows and candidate.article_row not in rows:
-                waiting.append(candidate)
-                continue
-            if waiting and (rows or not self._answers(candidate, query)):
-                placed += waiting  # no other story answers ahead of them: they keep their rank
-                for held in waiting:
-                    shown[self.story_table.story_of(held.article_row)].add(held.article_row)
-                waiting = []
-            placed.append(candidate)
-            shown.setdefault(story, set()).add(candidate.article_row)
-        return placed + waiting
 
     def _answers(self, candidate: _Candidate, query: rerank.Query) -> bool:
         """True when the candidate passage answers the question by the rule that calls answers answered."""

@@ -6,9 +6,10 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,39 @@ from .stories import SIGNATURE_FILE, Signatures, Stories, StoryConfig, group_sto
 log = logging.getLogger(__name__)
 
 STORY_CACHE_SIZE = 4096
+
+
+class _Ranked(Protocol):
+    @property
+    def article_row(self) -> int: ...
+
+
+Ranked = TypeVar("Ranked", bound=_Ranked)
+
+
+def diversify(
+    ranked: list[Ranked], story_of: Callable[[int], int], answers: Callable[[Ranked], bool]
+) -> list[Ranked]:
+    """`ranked` with another article of a story already shown moved below the passages of stories not
+    shown yet that answer the question; further passages of an article already shown are not held back
+    (they often hold what its first passage missed), and nothing waits when no other story answers."""
+    shown: dict[int, set[int]] = {}  # story -> its article rows placed so far
+    placed: list[Ranked] = []
+    waiting: list[Ranked] = []
+    for candidate in ranked:
+        story = story_of(candidate.article_row)
+        rows = shown.get(story)
+        if rows and candidate.article_row not in rows:
+            waiting.append(candidate)
+            continue
+        if waiting and (rows or not answers(candidate)):
+            placed += waiting  # no other story answers ahead of them: they keep their rank
+            for held in waiting:
+                shown[story_of(held.article_row)].add(held.article_row)
+            waiting = []
+        placed.append(candidate)
+        shown.setdefault(story, set()).add(candidate.article_row)
+    return placed + waiting
 
 
 class StoryTable:

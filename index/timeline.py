@@ -41,6 +41,22 @@ def matching_stories(hits: Sequence[tuple[int, float]], records: Records, storie
     return [story for story in ranked if best[story] >= STORY_SHARE * top][:MAX_STORIES]
 
 
+def build(
+    hits: Sequence[tuple[int, float]],
+    query: rerank.Query,
+    analyzer: Analyzer,
+    records: Records,
+    stories: StoryTable,
+    allowed: Allowed | None,
+) -> tuple[tuple[TimelineEntry, ...], int]:
+    """The entries of the stories matching `hits` (BM25 passages and scores), and the undated left out."""
+    rows = [
+        row for story in matching_stories(hits, records, stories) for row in stories.stories.members(story)
+    ]
+    found, undated = entries(rows, query, analyzer, records, stories, allowed)
+    return tuple(found), undated
+
+
 def entries(
     story_rows: Sequence[int],
     query: rerank.Query,
