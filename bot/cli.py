@@ -123,6 +123,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             out=sys.stdout,
             filters=commands.filter_options(args),
         )
+    if args.command == "timeline":
+        return commands.run_timeline(
+            settings,
+            args.query,
+            as_json=args.json,
+            rebuild=args.rebuild,
+            out=sys.stdout,
+            filters=commands.filter_options(args),
+        )
     if args.command == "repl":
         filters = commands.filter_options(args)
         return commands.run_interactive(settings, rebuild=args.rebuild, out=sys.stdout, filters=filters)

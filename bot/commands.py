@@ -29,7 +29,7 @@ from index import (
 
 from .config import Settings
 from .exitcodes import EXIT_ERROR, EXIT_OK
-from .render import to_json, to_text
+from .render import timeline_json, timeline_text, to_json, to_text
 from .repl import NO_WORDS, readline_history, run_repl, shortfall
 from .service import build, index_config, open_service, recover_from_damage, user_message
 from .state import REPL_HISTORY, state_path
@@ -185,6 +185,36 @@ def run_ask(
         return EXIT_OK
     note = shortfall(len(answer.passages), settings.top_k)
     out.write(to_text(answer, bold_style(out)) + (f"\n\n({note})" if note else "") + "\n")
+    return EXIT_OK
+
+
+def run_timeline(
+    settings: Settings,
+    query: str,
+    *,
+    as_json: bool,
+    rebuild: bool,
+    out: TextIO,
+    filters: SearchFilter | None = None,
+) -> int:
+    """`article-qa timeline`: the dated updates of the stories that match `query`, oldest first.
+
+    Raises:
+        QuestionError: the query has no searchable words, or is too long; a filter names an unknown
+            source.
+    """
+    if not has_searchable_words(query):
+        raise QuestionError(NO_WORDS)
+    service = open_answering(settings, rebuild=rebuild)
+    try:
+        found = service.timeline(query, filters)
+    except IndexFormatError as err:  # a passage failed its checksum: heal once, then ask again
+        service = recover_from_damage(settings, service, err)
+        found = service.timeline(query, filters)
+    if as_json:
+        out.write(json.dumps(timeline_json(found), ensure_ascii=False) + "\n")
+    else:
+        out.write(timeline_text(found, bold_style(out)) + "\n")
     return EXIT_OK
 
 

@@ -79,6 +79,7 @@ class QABot(commands.AutoShardedBot):
         await self.load_extension(f"{__package__}.cogs.qa")
         await self.load_extension(f"{__package__}.cogs.sources")
         await self.load_extension(f"{__package__}.cogs.follow")
+        await self.load_extension(f"{__package__}.cogs.timeline")
         await self.sync_commands(force=self._force_sync)
         interval = self.settings.reload_interval_seconds
         if interval > 0 and self._loader is not None:

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import discord
 
-from index import Answer, IndexStats, Passage, Source
+from index import Answer, IndexStats, Passage, Source, Timeline
 
 from .limits import MAX_PASSAGES
-from .render import NO_ANSWER, NOT_ANSWERED, dated_sentence, filter_line
+from .render import NO_ANSWER, NO_TIMELINE, NOT_ANSWERED, dated_sentence, filter_line, story_line
 
 _log = logging.getLogger(__name__)
 
@@ -175,6 +175,9 @@ def _cited(passage: Passage, limit: int, answered: bool = True) -> str:
     lines = [sources_markdown(passage.sources, limit // 2)] if passage.sources else []
     if passage.also_in and answered:
         lines.append(sources_markdown(passage.also_in, limit // 4, ALSO_IN_LEAD))
+    reported = story_line(passage.story)
+    if reported:  # publisher names come from the corpus: escaped like every other corpus text
+        lines.append(trim("— " + escape(reported), limit // 4))
     sources = "\n".join(lines)
     shown = passage if answered else dataclasses.replace(passage, highlight=None)
     body = passage_markdown(shown, limit - len(sources) - 1)
@@ -229,6 +232,46 @@ def _field_name(number: int, passage: Passage) -> str:
     if passage.sources:
         name += " · " + escape(passage.sources[0].title)
     return trim(name, FIELD_NAME_PREFERRED)
+
+
+# Each update's sentence is cut to this many characters: a timeline is read for its sequence.
+TIMELINE_SENTENCE_LIMIT = 300
+
+
+def timeline_embed(timeline: Timeline) -> discord.Embed:
+    """A story's updates, oldest first: the date in bold, the sentence, the first source and a count of
+    the others; as many as fit, then how many more there are."""
+    title = trim("Timeline: " + escape(timeline.query), TITLE_LIMIT)
+    searched = filter_line(timeline)
+    if not timeline.entries:
+        description = NO_TIMELINE + (f"\n\n{trim(escape(searched), FILTER_LIMIT)}" if searched else "")
+        return discord.Embed(title=title, description=description, colour=discord.Colour.light_grey())
+    blocks = []
+    for entry in timeline.entries:
+        sentence = trim(escape(entry.sentence.strip()), TIMELINE_SENTENCE_LIMIT)
+        cited = "— " + source_markdown(entry.sources[0])
+        if len(entry.sources) > 1:
+            cited += f" and {len(entry.sources) - 1} more"
+        blocks.append(f"**{entry.date.isoformat()}** · {sentence}\n{cited}")
+    kept: list[str] = []
+    for n, block in enumerate(blocks):
+        rest = len(blocks) - n - 1
+        note = f"\n\n… and {rest} more update{'s' if rest != 1 else ''}" if rest else ""
+        if len("\n\n".join([*kept, block])) + len(note) > DESCRIPTION_LIMIT:
+            break
+        kept.append(block)
+    description = "\n\n".join(kept)
+    if len(kept) < len(blocks):
+        more = len(blocks) - len(kept)
+        description += f"\n\n… and {more} more update{'s' if more != 1 else ''}"
+    embed = discord.Embed(title=title, description=description, colour=discord.Colour.blurple())
+    footer = f"{len(timeline.entries)} update{'s' if len(timeline.entries) != 1 else ''}, oldest first"
+    if searched:
+        footer += f" · {trim(searched, FILTER_LIMIT)}"
+    elif timeline.left_out_undated:
+        footer += f" · {timeline.left_out_undated} undated left out"
+    embed.set_footer(text=footer)
+    return embed
 
 
 def sources_embed(answer: Answer) -> discord.Embed:

@@ -155,6 +155,7 @@ def build_parser(*, with_eval: bool = True) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _index_parser(commands)
     _ask_parser(commands)
+    _timeline_parser(commands)
     _repl_parser(commands)
     _discord_parser(commands)
     _fetch_parser(commands)
@@ -210,6 +211,30 @@ def _ask_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ask.add_argument("--rebuild", action="store_true", help="rebuild the index first")
     _filter_options(ask)
+
+
+def _timeline_parser(commands: Commands[argparse.ArgumentParser]) -> None:
+    timeline = _command(
+        commands,
+        "timeline",
+        "follow a story through its updates",
+        "Print, oldest first, each dated article of the stories that best match QUERY (an event and "
+        "its updates, as several outlets reported it) by its sentence that best matches QUERY, with the "
+        f"articles that carry it. Undated articles are left out. {AUTO_BUILD}",
+        _exit_codes(
+            "0    printed, or no dated article found",
+            "1    the index cannot be built or read",
+            "2    usage or configuration error (bad flag, missing corpus, invalid setting, a query",
+            "     that is too long or has no searchable words, a date that cannot be read, an unknown",
+            "     source)",
+            INTERRUPT_CODE,
+            PIPE_CODE,
+        ),
+    )
+    timeline.add_argument("query", help='what happened, in quotes ("Calder River Bridge closure")')
+    timeline.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    timeline.add_argument("--rebuild", action="store_true", help="rebuild the index first")
+    _filter_options(timeline)
 
 
 def _repl_parser(commands: Commands[argparse.ArgumentParser]) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from index import Answer, Passage, Source
+from index import Answer, Passage, Source, Story, Timeline
 
 NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
 NOT_ANSWERED = "No passage answers this directly; the closest:"
+NO_TIMELINE = "No dated article matches this. Try other words, or a wider date window."
 
 
 def ansi_bold(text: str) -> str:
@@ -24,6 +25,14 @@ def source_line(source: Source) -> str:
     parts = [source.title, source.publisher, f"by {source.author}" if source.author else None]
     parts += [source.date.isoformat() if source.date else None, source.url or source.path]
     return " · ".join(part for part in parts if part)
+
+
+def story_line(story: Story | None) -> str | None:
+    """ "reported by 3 outlets: A, B, C; first 2025-02-11" for a story more than one outlet told."""
+    if story is None or story.outlets < 2:
+        return None
+    line = f"reported by {story.outlets} outlets: {', '.join(story.publishers)}"
+    return line + (f"; first {story.first_date.isoformat()}" if story.first_date else "")
 
 
 def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
@@ -46,7 +55,7 @@ def dated_sentence(passage: Passage, text: str, highlight: tuple[int, int]) -> s
     return sentence
 
 
-def filter_line(answer: Answer) -> str | None:
+def filter_line(answer: Answer | Timeline) -> str | None:
     """What a filtered answer searched, and the undated articles it left out; None when unfiltered."""
     if answer.search_filter is None:
         return None
@@ -75,6 +84,9 @@ def to_text(answer: Answer, bold: Callable[[str], str] = marker_bold) -> str:
             lines += [
                 f"    — also in (the sentence only): {source_line(source)}" for source in passage.also_in
             ]
+        reported = story_line(passage.story)
+        if reported:
+            lines.append(f"    — {reported}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
@@ -105,6 +117,17 @@ def passage_json(passage: Passage) -> dict[str, Any]:
             {"text": d.text, "date": d.iso, "label": d.label, "start": d.start, "end": d.end}
             for d in passage.dates
         ],
+        "story": story_json(passage.story) if passage.story else None,
+    }
+
+
+def story_json(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "articles": story.articles,
+        "publishers": list(story.publishers),
+        "first_date": story.first_date.isoformat() if story.first_date else None,
+        "last_date": story.last_date.isoformat() if story.last_date else None,
     }
 
 
@@ -117,4 +140,38 @@ def to_json(answer: Answer) -> dict[str, Any]:
         "passages": [passage_json(passage) for passage in answer.passages],
         "filter": answer.search_filter.to_json() if answer.search_filter else None,
         "left_out_undated": answer.left_out_undated,
+    }
+
+
+def timeline_text(timeline: Timeline, bold: Callable[[str], str] = marker_bold) -> str:
+    """One block per update, oldest first: its date and best sentence in bold, then its sources."""
+    searched = filter_line(timeline)
+    lines: list[str] = [searched, ""] if searched else []
+    if not timeline.entries:
+        return "\n".join([*lines, NO_TIMELINE])
+    for entry in timeline.entries:
+        lines.append(f"{entry.date.isoformat()}  {bold(entry.sentence)}")
+        lines += [f"    — {source_line(source)}" for source in entry.sources]
+        lines.append("")
+    undated = timeline.left_out_undated if timeline.search_filter is None else 0
+    if undated:  # a filtered timeline already says so in its first line
+        lines.append(f"({undated} undated article{'s' if undated != 1 else ''} of these stories left out)")
+    return "\n".join(lines).rstrip()
+
+
+def timeline_json(timeline: Timeline) -> dict[str, Any]:
+    """The `timeline --json` object: the query and its entries, oldest first."""
+    return {
+        "query": timeline.query,
+        "entries": [
+            {
+                "date": entry.date.isoformat(),
+                "text": entry.text,
+                "highlight": list(entry.highlight),
+                "sources": [source_json(source) for source in entry.sources],
+            }
+            for entry in timeline.entries
+        ],
+        "filter": timeline.search_filter.to_json() if timeline.search_filter else None,
+        "left_out_undated": timeline.left_out_undated,
     }

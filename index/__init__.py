@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .htmltext import parse_html
     from .loader import load_corpus
     from .manifest import Manifest
-    from .models import Answer, Article, Chunk, IndexStats, Passage, Source
+    from .models import Answer, Article, Chunk, IndexStats, Passage, Source, Story, Timeline, TimelineEntry
     from .question import normalize_question
     from .rerank import FEATURES, RerankConfig, without
     from .settings import IndexConfig, IndexStatus, corpus_label, corpus_path, index_status, live_generation
@@ -94,7 +94,17 @@ _EXPORTS = {
     "htmltext": ("parse_html",),
     "loader": ("load_corpus",),
     "manifest": ("Manifest",),
-    "models": ("Answer", "Article", "Chunk", "IndexStats", "Passage", "Source"),
+    "models": (
+        "Answer",
+        "Article",
+        "Chunk",
+        "IndexStats",
+        "Passage",
+        "Source",
+        "Story",
+        "Timeline",
+        "TimelineEntry",
+    ),
     "question": ("normalize_question",),
     "rerank": ("FEATURES", "RerankConfig", "without"),
     "settings": (
@@ -141,6 +151,9 @@ __all__ = [
     "RerankConfig",
     "SearchFilter",
     "Source",
+    "Story",
+    "Timeline",
+    "TimelineEntry",
     "build_index",
     "corpus_files",
     "corpus_label",

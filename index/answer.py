@@ -14,20 +14,21 @@ from typing import Protocol
 
 import numpy as np
 
-from . import citations, evidence, reldates, rerank, timecues
+from . import citations, evidence, reldates, rerank, timecues, timeline
 from .analyzer import Analyzer
 from .bm25 import lucene_idf
 from .errors import QuestionError
 from .filters import ArticleFacets, SearchFilter, Selection
 from .generation import load_generation
 from .inverted.search import Allowed
-from .models import Answer, Chunk, IndexStats, Passage, Source
+from .models import Answer, Chunk, IndexStats, Passage, Source, Timeline
 from .question import normalize_question
 from .records import Records
 from .rerank import RerankConfig
 from .settings import IndexConfig, corpus_label, staleness
 from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
+from .story_table import StoryTable, diversify
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,14 @@ class QAService:
         self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
         self._newest: tuple[dt.date | None] | None = None  # the newest article's date, once looked up
         self._digests: list[tuple[str, str]] | None = None  # read in once, by the first caller
+        self._story_table: StoryTable | None = None
+
+    @property
+    def story_table(self) -> StoryTable:
+        """The stories of the generation answered from, grouped on first use."""
+        if self._story_table is None:  # two threads may both make one: they group the same stories
+            self._story_table = StoryTable(self._records, self.generation)
+        return self._story_table
 
     @classmethod
     def open(
@@ -156,6 +165,7 @@ class QAService:
         prefetch = getattr(self._engine, "prefetch", None)
         if prefetch is not None:
             prefetch()
+        _ = self.story_table.stories  # grouped now rather than during the first question
 
     def is_current(self, corpus: Path, config: IndexConfig) -> bool:
         """True while `corpus` on disk and `config` still match the index this service answers from."""
@@ -176,6 +186,7 @@ class QAService:
         """A service answering from the same loaded index with other query-time settings."""
         other = QAService(self._engine, self._records, self.manifest, config, self.index_dir)
         other.generation = self.generation
+        other._story_table = self.story_table
         return other
 
     def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Answer:
@@ -186,6 +197,28 @@ class QAService:
                 unknown source.
         """
         return self.answer_with_evidence(question, k, filters)[0]
+
+    def timeline(self, query: str, filters: SearchFilter | None = None) -> Timeline:
+        """The dated updates of the stories that best match `query`, each by its best sentence, oldest
+        first; undated articles are left out (and counted).
+
+        Raises:
+            QuestionError: the query is longer than the configured limit, or a filter names an unknown
+                source.
+        """
+        query = normalize_question(query)
+        if len(query) > self.config.max_question_chars:
+            raise QuestionError(
+                f"the query is {len(query)} characters long; please keep it under "
+                f"{self.config.max_question_chars}"
+            )
+        active = filters if filters is not None and filters.active else None
+        allowed = self._selection(active).allowed if active else None
+        terms = self._analyzer.query_terms(query)
+        hits = self._engine.top_k(terms, self.config.candidates, allowed) if terms else []
+        ranked = rerank.Query.build(query, self._analyzer, self._idf, self.config.rerank)
+        found = timeline.build(hits, ranked, self._analyzer, self._records, self.story_table, allowed)
+        return Timeline(query, *found, search_filter=active)
 
     def publishers(self) -> list[str]:
         """The indexed publishers' names, sorted case-insensitively."""
@@ -270,6 +303,7 @@ class QAService:
                 also_in=tuple(c.also_in),
                 shown_from=self._shown_from(c),
                 dates=reldates.resolve(c.chunk.text, c.sources[0].date, c.highlight) if c.highlight else (),
+                story=self.story_table.info(c.article_row),
             )
             for c in chosen
         )
@@ -364,20 +398,31 @@ class QAService:
         for candidate in candidates:
             known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
         chosen: list[_Candidate] = []
+        diverse = self.config.rerank.story_diversity
+        limit = len(candidates) if diverse else k  # diversity reorders all of them, then keeps k
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
                 continue
             overlapping = next((kept for kept in chosen if _overlap(kept, candidate)), None)
             if overlapping is not None:
                 self._merge_overlap(overlapping, candidate, query)
-            elif len(chosen) < k and not any(
+            elif len(chosen) < limit and not any(
                 citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
             ):
                 chosen.append(candidate)
+        if diverse:
+            chosen = diversify(chosen, self.story_table.story_of, lambda c: self._answers(c, query))[:k]
         texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
         for kept in chosen:
             self._cite(kept, texts, known)
         return chosen
+
+    def _answers(self, candidate: _Candidate, query: rerank.Query) -> bool:
+        """True when the candidate passage answers the question by the rule that calls answers answered."""
+        assert candidate.found is not None  # every candidate is analyzed
+        typed = rerank.has_answer_type(query, candidate.chunk.text, candidate.highlight)
+        found = evidence.gather(query, candidate.found, candidate.terms, typed)
+        return evidence.answers(found, self.config.answered)
 
     def _cite(
         self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]

@@ -19,6 +19,7 @@ from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus
 from .records import write_records
 from .settings import IndexConfig, corpus_label, corpus_path, index_status, live_generation
 from .store import IndexStore, Manifest
+from .stories import write_signatures
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ def _save(
     articles, chunks, skipped = found
     engine.save(folder)
     write_records(folder, articles, chunks)
+    write_signatures(folder, ((article.text, article.date) for article in articles))
     return Manifest(
         settings=config.to_json(),
         corpus=corpus_label(corpus),

@@ -79,6 +79,22 @@ class RelativeDate:
 
 
 @dataclass(frozen=True, slots=True)
+class Story:
+    """The event a passage reports, as told by every indexed article about it (copies, updates, other
+    outlets' accounts)."""
+
+    id: str  # stable while the story's first indexed article stays
+    articles: int
+    publishers: tuple[str, ...]  # distinct, in the order they first reported it
+    first_date: dt.date | None  # None when no article of the story is dated
+    last_date: dt.date | None
+
+    @property
+    def outlets(self) -> int:
+        return len(self.publishers)
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
     """One answer passage: its text, score, the best sentence to highlight and every source carrying it."""
 
@@ -95,6 +111,7 @@ class Passage:
     shown_from: int = 0
     # Relative dates in the highlighted sentence, resolved against the passage's article date.
     dates: tuple[RelativeDate, ...] = field(default=())
+    story: Story | None = None  # the story of the passage's article, when the index knows stories
 
     @property
     def shown(self) -> tuple[str, tuple[int, int] | None]:
@@ -148,6 +165,31 @@ class Answer:
             return None
         start, end = self.passages[0].highlight
         return self.passages[0].text[start:end]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One update of a story: the sentence of one dated article that best matches the query."""
+
+    date: dt.date
+    text: str  # the sentence, after the sentence before it when that one is short
+    highlight: tuple[int, int]  # offsets into `text` of the matching sentence
+    sources: tuple[Source, ...]  # every article printing that sentence that day or later (copies)
+    story: Story
+
+    @property
+    def sentence(self) -> str:
+        return self.text[self.highlight[0] : self.highlight[1]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The updates of the stories that best match a query, oldest first."""
+
+    query: str
+    entries: tuple[TimelineEntry, ...]
+    left_out_undated: int = 0  # articles of those stories without a date
+    search_filter: SearchFilter | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,9 @@ class RerankConfig:
     undated_last: bool = True  # "latest": an undated candidate on the story never above its best dated one
     time_words: bool = True  # pure cue words ("latest", "yet", "yesterday") are not searched for
     recency_story: float = 0.8  # on the story: at least this share of the best candidate's coverage
+    # The top k show one article per story (a copy, an update or another outlet's account) while another
+    # story answers; further passages of an article already shown are not held back.
+    story_diversity: bool = True
 
 
 FEATURES: Mapping[str, str] = {
@@ -96,6 +99,7 @@ FEATURES: Mapping[str, str] = {
     "time_window": "'yesterday', 'last week', 'in March 2025': candidates dated in that window",
     "undated_last": "'latest': an undated candidate on the story never above its best dated one",
     "time_words": "time cue words that are not content ('latest', 'yet', 'yesterday') left out of the search",
+    "story_diversity": "another article of a story already shown waits until no other story answers",
 }
 
 

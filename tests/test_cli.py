@@ -58,7 +58,8 @@ def test_ask_json_schema(corpus_dir: Path, tmp_path: Path, capsys: pytest.Captur
     assert data["question"] == "bridge repairs"
     assert 1 <= len(data["passages"]) <= 2
     for passage in data["passages"]:
-        assert set(passage) == {"text", "score", "highlight", "sources", "also_in", "dates"}
+        assert set(passage) == {"text", "score", "highlight", "sources", "also_in", "dates", "story"}
+        assert set(passage["story"]) == {"id", "articles", "publishers", "first_date", "last_date"}
         assert isinstance(passage["score"], float)
         start, end = passage["highlight"]
         assert 0 <= start < end <= len(passage["text"])

@@ -44,7 +44,16 @@ async def test_ask_mentions_dms_and_buttons_end_to_end(tmp_path: Path) -> None:
             core = next(line for line in limits.read_text().splitlines() if line.startswith("Max core"))
             assert core.split()[4:6] == ["0", "0"], core
         synced = {command["name"]: command for command in fake.commands[fake.guild_id]}
-        assert set(synced) == {"ask", "about", "reload", "sources", "follow", "unfollow", "following"}
+        assert set(synced) == {
+            "ask",
+            "about",
+            "reload",
+            "sources",
+            "timeline",
+            "follow",
+            "unfollow",
+            "following",
+        }
         assert int(synced["sources"]["default_member_permissions"]) == 1 << 5  # Manage Server
         assert [(o["name"], bool(o["description"])) for o in synced["ask"]["options"]] == [
             ("question", True),

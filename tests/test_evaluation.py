@@ -242,7 +242,7 @@ def test_eval_command_json_with_baseline_and_details(
     first = data["results"][0]
     assert first["id"] == "t1" and first["rank"] == 1 and first["short_answer"] == "four hours"
     assert first["answered"] is True
-    assert set(first["passages"][0]) == {"text", "score", "highlight", "sources", "also_in", "dates"}
+    assert set(first["passages"][0]) == {"text", "score", "highlight", "sources", "also_in", "dates", "story"}
     assert data["answered"] == 1.0 and data["answered_when_hit@1"] == 1.0
     assert data["short_answer_coverage"] > 0 and data["short_answer_precision"] == 1.0
     assert "results" not in data["baseline"]

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.follow.matcher import FollowMatcher, find_matches, new_articles, story_key
 from bot.follow.posting import CHANNEL_GONE, deliver, post_content
 from bot.follow.store import SCHEMA_VERSION, Follow, FollowStore, FollowStoreError
-from index import QAService, SearchFilter, Source, build_index
+from index import QAService, SearchFilter, Source, Story, build_index
 from tests.conftest import make_settings
 
 DATED_NEWS = Path(__file__).resolve().parent / "data" / "dated-news" / "articles"
@@ -219,6 +219,15 @@ def test_story_keys_ignore_the_outlet_and_the_case() -> None:
     same_title = story_key(Source("State buys 24 commuter trains", "Coastline Daily"), "Another sentence.")
     assert wire & same_title
     assert not story_key(Source("Ridge Fire grows"), "Crews gained ground.") & wire
+
+
+def test_the_index_story_names_an_update_told_in_other_words() -> None:
+    bridge = Story("s-bridge", 3, ("Harborview Courier", "Valley Sentinel"), None, None)
+    closing = story_key(Source("Calder River Bridge to close"), "The bridge will close Jan. 20.", bridge)
+    delayed = story_key(Source("Bridge reopening delayed"), "Crews found more cracks.", bridge)
+    assert closing & delayed  # one story: one post an hour, however its updates are worded
+    other = Story("s-ferry", 1, ("Coastline Daily",), None, None)
+    assert not story_key(Source("Calder River Bridge to close"), "Ferries add trips.", other) & closing
 
 
 class FakeService:

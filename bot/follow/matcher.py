@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from index import Answer, ArticleQAError, Passage, SearchFilter, Source
+from index import Answer, ArticleQAError, Passage, SearchFilter, Source, Story
 
 from .store import Follow, FollowStore
 
@@ -84,13 +84,14 @@ def _digest(kind: str, text: str) -> str:
     return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
-def story_key(source: Source, sentence: str) -> frozenset[str]:
-    """The keys that name the story of a matched article: its normalised title, and a fingerprint of the
-    matched sentence's words (the same for every outlet printing that wire copy). A story counts as
-    posted when any of its keys was. Switch this for the story ids of the index once it has them."""
+def story_key(source: Source, sentence: str, story: Story | None = None) -> frozenset[str]:
+    """The keys that name the story of a matched article: the index's story id when it has one (else
+    the normalised title), and a fingerprint of the matched sentence's words (the same for every outlet
+    printing that wire copy). A story counts as posted when any of its keys was."""
     keys = {_digest("text", _normalised(sentence))}
-    title = _normalised(source.title)
-    if title:
+    if story is not None:
+        keys.add(f"story:{story.id}")
+    elif title := _normalised(source.title):
         keys.add(_digest("title", title))
     return frozenset(keys)
 
@@ -115,7 +116,7 @@ def find_matches(
         remaining.discard(_doc_id(passage))
         source = passage.sources[0] if passage.sources else Source("")
         match = Found(passage, source, evidence.coverage, frozenset())
-        stories = story_key(source, match.sentence)
+        stories = story_key(source, match.sentence, passage.story)
         if stories & seen:
             continue  # another copy of a story already found in this update
         seen |= stories

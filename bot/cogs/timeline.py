@@ -1,0 +1,148 @@
+"""The timeline cog: `/timeline` shows the dated updates of the story a query names, oldest first."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index import ArticleQAError, IndexFormatError, SearchFilter, Timeline, normalize_question
+
+from ..config import Settings
+from ..discord_render import NO_MENTIONS, message_text, timeline_embed
+from ..timeexpr import search_filter
+
+if TYPE_CHECKING:
+    from index import Answerer
+
+    from ..discord_app import QABot
+
+_log = logging.getLogger(__name__)
+
+FAILED = "Sorry, something went wrong while building the timeline; the details are in the bot's log."
+USAGE = "Name a story, e.g. `/timeline query: Calder River Bridge closure`."
+UNAVAILABLE = "Timelines are not available from this index."
+DATE_HINT = "e.g. 2025-02-11, 7d, last week, March 2014, since March 2014"
+
+
+@runtime_checkable
+class Timelines(Protocol):
+    """A service that builds timelines (the real one does; simple test fakes may not)."""
+
+    def timeline(self, query: str, filters: SearchFilter | None = None) -> Timeline: ...
+
+
+class TimelineHost(Protocol):
+    """What the cog needs from its bot: `QABot` provides it, and tests pass a fake."""
+
+    @property
+    def service(self) -> Answerer: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    async def heal_service(self, damaged: Answerer, damage: IndexFormatError) -> Answerer: ...
+
+
+class TimelineCog(commands.Cog):
+    """`/timeline`, built in a worker thread, with a per-user cooldown as for /ask."""
+
+    def __init__(
+        self,
+        host: TimelineHost,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.host = host
+        self._clock = clock
+        self._today = today
+        seconds = host.settings.discord_cooldown_seconds
+        self._cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
+            commands.Cooldown(1, seconds) if seconds > 0 else None, lambda user_id: user_id
+        )
+
+    @app_commands.command(name="timeline", description="Follow a news story through its updates")
+    @app_commands.describe(
+        query="The story, e.g. Calder River Bridge closure",
+        private="Show the timeline only to you",
+        since=f"Only articles dated from this day or period ({DATE_HINT})",
+        until="Only articles dated up to this day (or the end of this period)",
+        source="Only articles from this publisher or site",
+    )
+    async def timeline(
+        self,
+        interaction: discord.Interaction,
+        query: str,
+        private: bool = False,
+        since: app_commands.Range[str, 1, 100] | None = None,
+        until: app_commands.Range[str, 1, 100] | None = None,
+        source: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        query = normalize_question(query)
+        filters: SearchFilter | None = None
+        try:
+            if since or until or source:
+                filters = search_filter(since, until, (source,) if source else (), self._today())
+        except ArticleQAError as err:
+            problem: str | None = str(err)
+        else:
+            problem = self._refusal(query, interaction.user.id)
+        if problem is not None:
+            await interaction.response.send_message(
+                message_text(problem), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        try:
+            found = await self._timeline(query, filters)
+        except ArticleQAError as err:
+            reply = str(err)
+        except Exception:
+            _log.exception("/timeline failed")
+            reply = FAILED
+        else:
+            await interaction.followup.send(
+                embed=timeline_embed(found), ephemeral=private, allowed_mentions=NO_MENTIONS
+            )
+            return
+        await interaction.followup.send(message_text(reply), ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    def _refusal(self, query: str, user_id: int) -> str | None:
+        """Why a query is not answered right now, or None to answer it (which starts the cooldown)."""
+        if not query:
+            return USAGE
+        limit = self.host.settings.max_question_chars
+        if len(query) > limit:
+            return f"That query is {len(query):,} characters long; please keep it under {limit:,}."
+        now = self._clock()
+        bucket = self._cooldowns.get_bucket(user_id, now) if self._cooldowns.valid else None
+        retry_after = bucket.update_rate_limit(now) if bucket is not None else None
+        if retry_after:
+            return f"You are asking quickly: try again in {math.ceil(retry_after)} s."
+        return None
+
+    async def _timeline(self, query: str, filters: SearchFilter | None) -> Timeline:
+        """Built off the event loop; a damaged index is healed once, then asked again."""
+        service = self.host.service  # one service for the whole query: a reload swaps the host's
+        if not isinstance(service, Timelines):
+            raise ArticleQAError(UNAVAILABLE)
+        try:
+            return await asyncio.to_thread(service.timeline, query, filters)
+        except IndexFormatError as damage:
+            healed = await self.host.heal_service(service, damage)
+            if not isinstance(healed, Timelines):
+                raise ArticleQAError(UNAVAILABLE) from None
+            return await asyncio.to_thread(healed.timeline, query, filters)
+
+
+async def setup(bot: QABot) -> None:
+    await bot.add_cog(TimelineCog(bot))
