@@ -240,10 +240,11 @@ def best_sentence(
         return passage.sentences[found.best_sentence]
     typed = _typed_sentences(query, passage, text)
     carried = _carried_mass(query, found.sentence_mass, typed, config.adjacent)
+    top = found.sentence_mass[found.best_sentence]
     best, best_score = found.best_sentence, -1.0
     for index, mass in enumerate(found.sentence_mass):
-        if mass <= 0.0 and carried[index] <= 0.0:
-            continue
+        if (mass <= 0.0 and carried[index] <= 0.0) or mass + carried[index] + type_bonus < top:
+            continue  # cannot win even with the bonus: skip the pattern search
         score = mass + ((type_bonus + carried[index]) if typed(index) else 0.0)
         if score > best_score:
             best, best_score = index, score
