@@ -173,20 +173,40 @@ def question_type(question: str) -> str | None:
 # How close (in characters, about four words) a counted thing sits to its number.
 NEAR_CHARS = 30
 
+# Numbers that are part of a date or a clock time ("July 2", "2 July", "9:00", "in 2025") count nothing.
+_CALENDAR_NUMBER = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
+    rf"|\d{{1,2}}:\d{{2}}(?::\d{{2}})?|(?:1[89]|20)\d{{2}}(?![\d,.]*\s*%))\b"
+)
+
+
+def calendar_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of `text` that are dates or clock times, whose digits are not counts."""
+    return [match.span() for match in _CALENDAR_NUMBER.finditer(text)]
+
 
 def answer_spans(
-    kind: str, text: str, question_words: frozenset[str], near: re.Pattern[str] | None = None
+    kind: str,
+    text: str,
+    question_words: frozenset[str],
+    near: re.Pattern[str] | None = None,
+    *,
+    calendar_counts: bool = True,
 ) -> list[tuple[int, int]]:
     """Spans of `text` that look like an answer of type `kind` and are not just words of the question;
-    with `near`, only spans that have a match of it within a few words ("30,000 troops")."""
+    with `near`, only spans that have a match of it within a few words ("30,000 troops"); without
+    `calendar_counts`, a number that is part of a date or time is no answer to "how many"."""
     # A name needs a word other than a stopword: "The" opening a sentence is not one.
     ignored = question_words | STOPWORDS if kind == "name" else question_words
+    calendar = calendar_spans(text) if kind == "number" and not calendar_counts else []
     spans = []
     for match in ANSWER_PATTERNS[kind].finditer(text):
         words = normalize_answer(match.group()).split()
         if not any(word not in ignored for word in words):
             continue
         start, end = match.span()
+        if any(low <= start and end <= high for low, high in calendar):
+            continue
         if near is None or near.search(text, max(0, start - NEAR_CHARS), min(len(text), end + NEAR_CHARS)):
             spans.append((start, end))
     return spans

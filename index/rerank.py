@@ -77,6 +77,11 @@ class RerankConfig:
     # The top k show one article per story (a copy, an update or another outlet's account) while another
     # story answers; further passages of an article already shown are not held back.
     story_diversity: bool = True
+    # Sentence choice: the sentence after the best one, when it alone holds the expected type,
+    # inherits this share of the best one's mass (sentence hit@1: news dev +1.2 points, SQuAD dev +0.1;
+    # held out: news test 0, SQuAD test -0.1).
+    adjacent: float = 0.4
+    calendar: bool = True  # numbers inside dates and times ("July 2", "9:00") do not answer "how many"
 
 
 FEATURES: Mapping[str, str] = {
@@ -100,6 +105,8 @@ FEATURES: Mapping[str, str] = {
     "undated_last": "'latest': an undated candidate on the story never above its best dated one",
     "time_words": "time cue words that are not content ('latest', 'yet', 'yesterday') left out of the search",
     "story_diversity": "another article of a story already shown waits until no other story answers",
+    "calendar": "numbers inside dates and times ('July 2', '9:00') do not answer 'how many'",
+    "adjacent": "sentence choice: the sentence after the best one inherits part of its mass when typed",
 }
 
 
@@ -129,6 +136,7 @@ class Query:
     answer_type: str | None
     words: frozenset[str]  # normalized words of the question; answers never consist of these alone
     counted: re.Pattern[str] | None = None  # what a "how many" question counts, near its number
+    calendar_counts: bool = True  # a number inside a date or time ("July 2") answers "how many"
 
     @classmethod
     def build(
@@ -156,6 +164,7 @@ class Query:
             _answer_type(question, config),
             frozenset(normalize_answer(question).split()),
             counted_pattern(question, analyzer) if config.counted else None,
+            not config.calendar,
         )
 
 
@@ -229,7 +238,12 @@ def has_answer_type(query: Query, text: str, span: tuple[int, int] | None) -> bo
     """True when `text[span]` holds a span of the question's expected answer type."""
     if query.answer_type is None or span is None:
         return False
-    return bool(answer_spans(query.answer_type, text[span[0] : span[1]], query.words, query.counted))
+    sentence = text[span[0] : span[1]]
+    return bool(
+        answer_spans(
+            query.answer_type, sentence, query.words, query.counted, calendar_counts=query.calendar_counts
+        )
+    )
 
 
 def best_sentence(
@@ -241,16 +255,46 @@ def best_sentence(
     type_bonus = config.sentence_type_bonus if query.answer_type is not None else 0.0
     if type_bonus <= 0.0:
         return passage.sentences[found.best_sentence]
+    typed = _typed_sentences(query, passage, text)
+    carried = _carried_mass(query, found.sentence_mass, typed, config.adjacent)
     top = found.sentence_mass[found.best_sentence]
     best, best_score = found.best_sentence, -1.0
     for index, mass in enumerate(found.sentence_mass):
-        if mass <= 0.0 or mass + type_bonus < top:
+        if (mass <= 0.0 and carried[index] <= 0.0) or mass + carried[index] + type_bonus < top:
             continue  # cannot win even with the bonus: skip the pattern search
-        span = passage.sentences[index]
-        score = mass + (type_bonus if has_answer_type(query, text, span) else 0.0)
+        score = mass + ((type_bonus + carried[index]) if typed(index) else 0.0)
         if score > best_score:
             best, best_score = index, score
     return passage.sentences[best]
+
+
+def _typed_sentences(query: Query, passage: PassageTerms, text: str) -> Callable[[int], bool]:
+    """Whether sentence i holds a span of the expected type, searched once per sentence when asked."""
+    known: dict[int, bool] = {}
+
+    def typed(index: int) -> bool:
+        if index not in known:
+            known[index] = has_answer_type(query, text, passage.sentences[index])
+        return known[index]
+
+    return typed
+
+
+def _carried_mass(
+    query: Query, sentence_mass: Sequence[float], typed: Callable[[int], bool], share: float
+) -> list[float]:
+    """What each sentence inherits of the one before it. News names the event in one sentence and
+    gives its facts in the next ("Five passengers died in the crash." after the sentence naming the
+    helicopter crash): the sentence right after the best one inherits `share` of its mass, counted
+    only when it holds the expected type and the best sentence does not. Names are left out: nearly
+    every news sentence holds one, so they say nothing about where the answer is."""
+    carried = [0.0] * len(sentence_mass)
+    if share <= 0.0 or query.answer_type == "name" or not sentence_mass:
+        return carried
+    best = max(range(len(sentence_mass)), key=sentence_mass.__getitem__)
+    if best + 1 < len(sentence_mass) and sentence_mass[best] > 0.0 and not typed(best):
+        carried[best + 1] = share * sentence_mass[best]
+    return carried
 
 
 class Candidate(Protocol):

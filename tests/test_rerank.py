@@ -248,3 +248,41 @@ def test_why_questions_expect_a_cause() -> None:
         "Why did Novalux choose Ohio?", ANALYZER, lambda t: 1.0, rerank.RerankConfig(reason_type=False)
     )
     assert without.answer_type is None
+
+
+def test_numbers_inside_dates_and_times_count_nothing() -> None:
+    text = "On Wednesday, July 2, at 9:30 a.m. in 2025, five passengers died and 1,200 were evacuated."
+    counts = grammar.answer_spans("number", text, frozenset(), calendar_counts=False)
+    assert [text[s:e] for s, e in counts] == ["five", "1,200"]
+    everything = grammar.answer_spans("number", text, frozenset())
+    assert [text[s:e] for s, e in everything] == ["2", "9", "30", "2025", "five", "1,200"]
+    # A "how many" question without a counted noun sees only the real counts, unless switched off.
+    q = query("How many were there?")
+    lead = (0, len("On Wednesday, July 2, at 9:30 a.m. in 2025"))
+    assert rerank.has_answer_type(q, text, (0, len(text)))
+    assert not rerank.has_answer_type(q, text, lead)
+    plain = rerank.Query.build(
+        "How many were there?", ANALYZER, lambda t: 1.0, rerank.RerankConfig(calendar=False)
+    )
+    assert rerank.has_answer_type(plain, text, lead)
+
+
+def test_the_sentence_after_the_best_inherits_its_mass_only_when_it_alone_is_typed() -> None:
+    q = query("How many died in the helicopter crash in Mogadishu?")
+    text = (
+        "A military helicopter crashed at the airport in Mogadishu on July 2. "
+        "Five passengers died. "
+        "The army opened an inquiry."
+    )
+    analysis = rerank.analyze_passage(ANALYZER, text)
+    found = rerank.features(q, analysis, window=8)
+    shipped = rerank.best_sentence(q, analysis, text, found, rerank.RerankConfig())
+    plain = rerank.best_sentence(q, analysis, text, found, replace(rerank.RerankConfig(), adjacent=0))
+    assert shipped is not None and text[slice(*shipped)] == "Five passengers died."
+    assert plain is not None and text[slice(*plain)].startswith("A military helicopter")
+    # When the best sentence holds a count itself, it keeps the bold.
+    counted = text.replace("on July 2.", "on July 2, and 12 soldiers died in it.")
+    analysis = rerank.analyze_passage(ANALYZER, counted)
+    found = rerank.features(q, analysis, window=8)
+    kept = rerank.best_sentence(q, analysis, counted, found, rerank.RerankConfig())
+    assert kept is not None and counted[slice(*kept)].startswith("A military helicopter")

@@ -1,11 +1,15 @@
-"""The bold sentence answers the question, not its neighbour: who voted, why, what started it, who called."""
+"""The bold sentence answers the question, not its neighbour: who voted, why, what started it, who called,
+and how many died when the sentence naming the crash comes before the one counting its dead."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from index.answer import QAService
 from index.builder import build_index
+from index.rerank import without
 
 ARTICLES = {
     "budget.txt": """Title: Harlow County commissioners pass budget despite objections
@@ -23,6 +27,12 @@ Firefighters said on Sunday they had fully contained the Cedar Ridge fire, which
     "phonecall.txt": """Title: Putin and Trump discuss Ukraine in two-hour phone call
 
 Russian President Vladimir Putin and U.S. President Donald Trump spoke by telephone for more than two hours on Tuesday, the Kremlin said. The two leaders discussed a possible ceasefire in Ukraine and an exchange of prisoners. Putin, who initiated the call, told Trump that Russia was ready to work on a memorandum with Kyiv, according to Kremlin aide Yuri Ushakov. The White House described the conversation as productive.
+""",
+    "helicopter.txt": """Title: Ugandan military helicopter crashes at Mogadishu airport
+
+On Wednesday, July 2, a Ugandan military helicopter crashed at Aden Adde International Airport in the Somali capital of Mogadishu shortly after 9:30 a.m. local time. Five passengers died in the crash, and three others were pulled from the wreckage by airport firefighters. A spokesman for the Ugandan army said the aircraft had been on a routine escort mission for the African Union force.
+
+Smoke from the burning wreck could be seen across the city, and flights were suspended for several hours. The African Union said it had opened an investigation into the cause of the crash.
 """,
 }
 
@@ -45,8 +55,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
         ("Why did Novalux choose Ohio?", "because of the state's tax incentives"),
         ("What started the fire?", "sparks from a power line"),
         ("Who initiated the phone call?", "Putin, who initiated the call"),
+        # The sentence naming the crash holds most of the question; the next one counts the dead.
+        ("How many died in the Ugandan helicopter crash in Mogadishu?", "Five passengers died"),
     ],
 )
 def test_the_bold_sentence_holds_the_answer(service: QAService, question: str, bold_holds: str) -> None:
     answer = service.answer(question)
     assert answer.highlighted_sentence is not None and bold_holds in answer.highlighted_sentence
+
+
+def test_without_the_neighbour_rule_the_sentence_naming_the_crash_stays_bold(service: QAService) -> None:
+    question = "How many died in the Ugandan helicopter crash in Mogadishu?"
+    plain = service.reconfigured(replace(service.config, rerank=without(service.config.rerank, ["adjacent"])))
+    sentence = plain.answer(question).highlighted_sentence
+    assert sentence is not None and sentence.startswith("On Wednesday, July 2")

@@ -1,0 +1,151 @@
+"""Why the first passage misses: another story first, or a later passage of the right one, by length.
+
+    python -m benchmarks.rank_misses tests/data/news-wikinews/questions.jsonl \
+        --corpus tests/data/news-wikinews/articles.jsonl --split dev
+    python -m benchmarks.rank_misses QUESTIONS.jsonl --corpus ARTICLES.jsonl --split dev \
+        --set lead_rarest=true --without story --list
+
+Asks every question of the split with the shipped ranking (or one changed by `--set NAME=VALUE` and
+`--without NAME`), then sorts the questions whose first passage misses the answer by cause: another
+article's passage came first ("other story"), a later passage of the question's own article holds it
+("same story"), or none of the top k does ("not found"). The question's article is known from the
+gold file's `article_id` and matched to passages by source title. Questions are split into short ones
+(at most two content terms after analysis, "Who signed the order?") and the rest, because news
+readers ask many short questions and those fail more often. `--list` prints each miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.evaluate import eval_index_dir
+from bot.service import open_service
+from index import rerank
+from index.analyzer import Analyzer
+from index.evaluation import answer_matcher, in_split, read_questions
+from index.settings import IndexConfig
+
+SHORT_TERMS = 2  # a question with at most this many content terms is "short"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One question's fate: its rank, whether the bold sentence holds the answer, and why it missed."""
+
+    qid: str
+    question: str
+    short: bool
+    rank: int | None
+    sentence_hit: bool
+    cause: str  # "hit", "other story", "same story" or "not found"
+    first_title: str
+
+
+def parse_value(text: str, current: object) -> object:
+    """A `--set` value in the type of the field it replaces."""
+    if isinstance(current, bool):
+        return text.lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(text)
+    return float(text)
+
+
+def rerank_config(assignments: list[str], removed: list[str]) -> rerank.RerankConfig:
+    """The shipped ranking with `NAME=VALUE` assignments applied and the named rules switched off."""
+    config = rerank.RerankConfig()
+    names = {field.name for field in fields(config)}
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        if name not in names:
+            raise SystemExit(f"unknown rerank setting {name!r}")
+        changes: dict[str, Any] = {name: parse_value(value, getattr(config, name))}
+        config = replace(config, **changes)
+    return rerank.without(config, removed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--split", choices=("dev", "test"))
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--without", action="append", default=[], metavar="NAME")
+    parser.add_argument("--list", action="store_true", help="print every miss")
+    args = parser.parse_args(argv)
+
+    titles = {}
+    with args.corpus.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            titles[str(record["id"])] = record.get("title", "")
+    settings = Settings(_env_file=None, corpus=args.corpus)
+    settings = settings.model_copy(update={"index_dir": eval_index_dir(settings)})
+    service = open_service(settings)
+    config = rerank_config(args.set, args.without)
+    service = service.reconfigured(replace(service.config, rerank=config))
+    analyzer = Analyzer(IndexConfig.from_json(service.manifest.settings).analyzer)
+
+    outcomes = []
+    for question in in_split(read_questions(args.questions).questions, args.split):
+        answer = service.answer(question.question, args.k)
+        contains = answer_matcher(question.answers)
+        rank = next((r for r, p in enumerate(answer.passages, 1) if contains(p.text)), None)
+        title = titles.get(question.article_id or "", "")
+        first = answer.passages[0].sources[0].title if answer.passages else ""
+        sentence = answer.highlighted_sentence
+        if rank == 1:
+            cause = "hit"
+        elif rank is None:
+            cause = "not found"
+        else:
+            cause = "same story" if first == title else "other story"
+        terms = rerank.Query.build(question.question, analyzer, lambda _term: 1.0, config).idf
+        outcomes.append(
+            Outcome(
+                question.id,
+                question.question,
+                len(terms) <= SHORT_TERMS,
+                rank,
+                sentence is not None and contains(sentence),
+                cause,
+                first,
+            )
+        )
+    report(outcomes, args.list)
+    return 0
+
+
+def report(outcomes: list[Outcome], listing: bool) -> None:
+    """Hit@1 and sentence hit@1 by question length, and the misses by cause."""
+    for label, group in (
+        ("all", outcomes),
+        ("short", [o for o in outcomes if o.short]),
+        ("longer", [o for o in outcomes if not o.short]),
+    ):
+        count = len(group) or 1
+        causes = Counter(o.cause for o in group)
+        print(
+            f"{label:7} {len(group):5} questions  hit@1 {causes['hit'] / count:.3f}  "
+            f"sentence hit@1 {sum(o.sentence_hit for o in group) / count:.3f}  misses: "
+            + ", ".join(f"{cause} {causes[cause]}" for cause in ("other story", "same story", "not found"))
+        )
+    if listing:
+        for outcome in outcomes:
+            if outcome.cause != "hit":
+                print(
+                    f"{outcome.qid}\t{outcome.cause}\t{outcome.rank}\t{outcome.question}\t[{outcome.first_title}]"
+                )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
