@@ -31,6 +31,8 @@ _NEXT_CHAR = re.compile(r"\s*(\S)")
 # What follows the place name of a wire dateline ("PINE VALLEY, Calif. (AP) — A fire..."): a
 # parenthesised agency and a dash. A period before it ends an abbreviation, not a sentence.
 _DATELINE_AGENCY = re.compile(r"\s*\([A-Z][\w .&/-]{0,30}\)\s*[\u2014\u2013-]")
+# How far back from a period a space is looked for in one call, to find the word the period ends.
+_WORD_LOOKBACK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +56,27 @@ class ChunkingConfig:
         return asdict(self)
 
 
-def _is_abbreviation(text: str, end: int) -> bool:
-    """True when the period at `text[end - 1]` belongs to an abbreviation or an initial."""
+def _word_before(text: str, lo: int, end: int) -> str:
+    """The word that ends at `end`: the characters back to the whitespace before it, not before `lo`."""
+    # Look back a few characters for a space in C; only a long word without one is scanned in Python
+    # (scanning from the line start instead would make a long line of periods quadratic).
+    floor = max(lo, end - _WORD_LOOKBACK)
+    space = text.rfind(" ", floor, end)
+    if space >= 0 or floor == lo:
+        return text[space + 1 if space >= 0 else lo : end].rsplit(None, 1)[-1]
     start = end
-    while start > 0 and not text[start - 1].isspace():  # scan back over the word only (a regex
-        start -= 1  # anchored at `end` would rescan the text from its start at every period)
-    word = text[start:end].lstrip("\"'(\u201c\u2018[").rstrip(".")
+    while start > lo and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
+
+
+def _is_abbreviation(text: str, lo: int, end: int) -> bool:
+    """True when the period at `text[end - 1]` belongs to an abbreviation or an initial (the word starts
+    at `lo` at the earliest)."""
+    word = _word_before(text, lo, end).lstrip("\"'(\u201c\u2018[").rstrip(".")
     if not word:
         return False
-    lowered = word.lower()
-    if lowered in ABBREVIATIONS:
+    if word.lower() in ABBREVIATIONS:
         return True
     if "." in word and all(len(part) <= 2 for part in word.split(".")):
         return True  # dotted acronyms and initials: U.S., U.N., a.m., e.g.
@@ -76,43 +89,59 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     A line break always ends a sentence; periods after abbreviations ("Mr.", "U.S.") and initials
     never do, nor does the period before a dateline's agency ("Calif. (AP) —"), and a sentence must be
     followed by something that can start one. Linear in the length of `text`: nothing after a sentence
-    end is copied or rescanned.
+    end is copied or rescanned, and lines are read in place.
     """
     spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        line_start = line.start()
-        line_text = line.group()
-        start = 0
-        for match in _END.finditer(line_text):
-            end = match.end()
-            if line_text[match.start()] == "." and match.group().count(".") == 1:
-                if _is_abbreviation(line_text, match.start() + 1):
-                    continue
-                if _DATELINE_AGENCY.match(line_text, end):
-                    continue
-            following = _NEXT_CHAR.match(line_text, end)
-            if following and not _can_start_sentence(following.group(1)):
-                continue
-            _append_trimmed(spans, line_text, line_start, start, end)
-            start = end
-        _append_trimmed(spans, line_text, line_start, start, len(line_text))
+    line_start, size = 0, len(text)
+    while line_start < size:
+        line_end = text.find("\n", line_start)
+        if line_end < 0:
+            line_end = size
+        if line_end > line_start:
+            _line_sentences(text, line_start, line_end, spans)
+        line_start = line_end + 1
     return spans
+
+
+def _line_sentences(text: str, lo: int, hi: int, spans: list[tuple[int, int]]) -> None:
+    """Append the sentences of the line `text[lo:hi]` to `spans`."""
+    start = lo
+    for match in _END.finditer(text, lo, hi):
+        end = match.end()
+        mark = match.group()
+        if mark[0] == "." and mark.count(".") == 1:
+            if _is_abbreviation(text, lo, match.start() + 1):
+                continue
+            if _DATELINE_AGENCY.match(text, end, hi):
+                continue
+        # The next character that is not a space: most often right after one space.
+        if end + 1 < hi and text[end] == " " and not text[end + 1].isspace():
+            following = text[end + 1]
+        else:
+            found = _NEXT_CHAR.match(text, end, hi)
+            following = found.group(1) if found else ""
+        if following and not _can_start_sentence(following):
+            continue
+        _append_trimmed(spans, text, start, end)
+        start = end
+    _append_trimmed(spans, text, start, hi)
 
 
 def _can_start_sentence(char: str) -> bool:
     return char.isupper() or char.isdigit() or char in "\"'\u201c\u2018(["
 
 
-def _append_trimmed(spans: list[tuple[int, int]], line: str, offset: int, start: int, end: int) -> None:
-    piece = line[start:end]
+def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
     stripped = piece.strip()
     if stripped:
         lead = len(piece) - len(piece.lstrip())
-        spans.append((offset + start + lead, offset + start + lead + len(stripped)))
+        spans.append((start + lead, start + lead + len(stripped)))
 
 
 def _word_count(text: str) -> int:
-    return len(_WORD.findall(text))
+    # str.split() and \S+ break at the same (Unicode) whitespace; split() does not build match objects.
+    return len(text.split())
 
 
 def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
@@ -175,7 +204,12 @@ def _paragraph_numbers(text: str, units: list[tuple[int, int, int]]) -> list[int
     numbers: list[int] = []
     current = previous_end = 0
     for start, end, _ in units:
-        if numbers and _BLANK_LINE.search(text, previous_end, start):
+        # find() first: most sentences of a paragraph have no line break between them at all.
+        if (
+            numbers
+            and text.find("\n", previous_end, start) >= 0
+            and _BLANK_LINE.search(text, previous_end, start)
+        ):
             current += 1
         numbers.append(current)
         previous_end = end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from index.analyzer import (
     AnalyzerConfig,
     fold,
 )
+from index.chunker import ABBREVIATIONS, _word_count, sentence_spans
 
 # SHA-256 of everything a build takes from each corpus (benchmarks.build_identity.pipeline_records: the
 # articles' fields, passages and terms, the files skipped and the warnings), recorded with the build as
@@ -119,3 +121,108 @@ def test_a_full_term_cache_starts_again_and_gives_the_same_terms() -> None:
     small = Analyzer(AnalyzerConfig(), cache_size=5)
     assert small.tokens(text) == Analyzer().tokens(text)
     assert len(small._terms) <= 5
+
+
+# The sentence splitter as it was written before it read lines in place: the reference for its output.
+_END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*(?=\s)")
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+_DATELINE_AGENCY = re.compile(r"\s*\([A-Z][\w .&/-]{0,30}\)\s*[\u2014\u2013-]")
+
+
+def reference_is_abbreviation(text: str, end: int) -> bool:
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    word = text[start:end].lstrip("\"'(\u201c\u2018[").rstrip(".")
+    if not word:
+        return False
+    if word.lower() in ABBREVIATIONS:
+        return True
+    if "." in word and all(len(part) <= 2 for part in word.split(".")):
+        return True
+    return len(word) == 1 and word.isalpha() and word.isupper()
+
+
+def reference_sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+
+    def append_trimmed(line: str, offset: int, start: int, end: int) -> None:
+        piece = line[start:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((offset + start + lead, offset + start + lead + len(stripped)))
+
+    for line in re.finditer(r"[^\n]+", text):
+        line_text, start = line.group(), 0
+        for match in _END.finditer(line_text):
+            end = match.end()
+            if line_text[match.start()] == "." and match.group().count(".") == 1:
+                if reference_is_abbreviation(line_text, match.start() + 1):
+                    continue
+                if _DATELINE_AGENCY.match(line_text, end):
+                    continue
+            following = _NEXT_CHAR.match(line_text, end)
+            char = following.group(1) if following else ""
+            if char and not (char.isupper() or char.isdigit() or char in "\"'\u201c\u2018(["):
+                continue
+            append_trimmed(line_text, line.start(), start, end)
+            start = end
+        append_trimmed(line_text, line.start(), start, len(line_text))
+    return spans
+
+
+WORDS = (
+    "The",
+    "talks",
+    "ended.",
+    "Mr.",
+    "Dr.",
+    "U.S.",
+    "U.S",
+    "a.m.",
+    "e.g.",
+    "Calif.",
+    "(AP)",
+    "(Reuters)",
+    "\u2014",
+    "-",
+    "John",
+    "F.",
+    "Kennedy.",
+    "\u201cYes.\u201d",
+    "'No.'",
+    "end.)",
+    "Wow?!",
+    "Really...",
+    "no.",
+    "5.",
+    "30,000.",
+    "[sic].",
+    "St.",
+    "x" * 70 + ".",
+    "y" * 70 + "z.",
+    "(see",
+    "below).",
+    "\u00e9t\u00e9.",
+)
+SPACES = (" ", " ", " ", "  ", "\n", "\n\n", "\t", "\u00a0", " \n ", "\u2003")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SPACES)), max_size=40))
+def test_sentences_split_as_the_reference_splitter_does(words: list[tuple[str, str]]) -> None:
+    text = "".join(word + space for word, space in words)
+    assert sentence_spans(text) == reference_sentence_spans(text)
+    assert sentence_spans(text.strip()) == reference_sentence_spans(text.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aB. !?\"')]\u201d([\u201c\n\t\u00a0\u2014(AP)Mr", max_size=80))
+def test_sentences_of_any_text_split_as_the_reference_splitter_does(text: str) -> None:
+    assert sentence_spans(text) == reference_sentence_spans(text)
+
+
+@given(st.text(alphabet="ab \t\n\u00a0\u2003\u3000\x1c\x85\u200b.", max_size=40))
+def test_words_are_counted_at_the_same_whitespace_as_before(text: str) -> None:
+    assert _word_count(text) == len(re.findall(r"\S+", text))
