@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import Stemmer
@@ -29,6 +31,20 @@ from index.analyzer import (
     fold,
 )
 from index.chunker import ABBREVIATIONS, _word_count, sentence_spans
+from index.cleaning import (
+    _NAV_ENTRIES,
+    _SEPARATORS,
+    BOILERPLATE_LINES,
+    _ends_sentence,
+    _is_collapsed_boilerplate,
+    _is_label,
+    _is_link_list,
+    _is_staff_credit,
+    is_boilerplate,
+)
+from index.corpusfiles import CONTROL_CHARS
+from index.loader import _safe_text
+from index.metadata import _quote, clean_url
 
 # SHA-256 of everything a build takes from each corpus (benchmarks.build_identity.pipeline_records: the
 # articles' fields, passages and terms, the files skipped and the warnings), recorded with the build as
@@ -226,3 +242,133 @@ def test_sentences_of_any_text_split_as_the_reference_splitter_does(text: str) -
 @given(st.text(alphabet="ab \t\n\u00a0\u2003\u3000\x1c\x85\u200b.", max_size=40))
 def test_words_are_counted_at_the_same_whitespace_as_before(text: str) -> None:
     assert _word_count(text) == len(re.findall(r"\S+", text))
+
+
+@given(st.text(alphabet=".!?\"')]\u2019\u201d a|\n", max_size=12))
+def test_sentence_end_check_agrees_with_its_pattern(line: str) -> None:
+    assert _ends_sentence(line) == bool(re.search(r"[.!?][\"'\u2019\u201d)\]]*$", line))
+
+
+@given(st.text(alphabet="ab\x00\x07\x0b\x1b\x7f\x85\x9f\t\n\u00e9\ud800\udfff", max_size=20))
+def test_safe_text_replaces_what_it_did(text: str) -> None:
+    assert _safe_text(text) == CONTROL_CHARS.sub("", re.sub("[\ud800-\udfff]", "\ufffd", text))
+
+
+URL_PARTS = (
+    "http",
+    "HTTPS",
+    "https",
+    "ftp",
+    "://",
+    ":",
+    "/",
+    "//",
+    "news.example",
+    "EXAMPLE.org",
+    "10.0.0.1",
+    ":8080",
+    ":",
+    "@",
+    "user@",
+    "[::1]",
+    "?q=1",
+    "#top",
+    "%20",
+    '"',
+    "<",
+    ">",
+    "`",
+    "\\",
+    " ",
+    "\t",
+    "\u00e9",
+    "\u200b",
+    "a-b",
+    "..",
+    "~x",
+    ";",
+    "{",
+    "}",
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(URL_PARTS), max_size=8))
+def test_plain_links_are_cleaned_as_every_link_is(parts: list[str]) -> None:
+    url = "".join(parts)
+    assert clean_url(url) == reference_clean_url(url)
+
+
+def reference_clean_url(value: str) -> tuple[str | None, str | None]:
+    """`clean_url` without its shortcut for plain links: every check made on every link."""
+    url = value.strip()
+    if not url:
+        return None, None
+    if len(url) > 2048:
+        return None, "URL is longer than 2048 characters; left out"
+    if any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"} for char in url):
+        return None, f"URL {_quote(url)} contains spaces, control or invisible characters; left out"
+    if "\\" in url:
+        return None, f"URL {_quote(url)} contains a backslash; left out"
+    url = url.translate({ord(char): f"%{ord(char):02X}" for char in '"<>`'})
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None, f"URL {_quote(url)} is not an http(s) link; left out"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None, f"URL {_quote(url)} is not an http(s) link; left out"
+    if "@" in parts.netloc:
+        return None, f"URL {_quote(url)} names a user before its host; left out"
+    return url, None
+
+
+FURNITURE_WORDS = (
+    *WORDS,
+    "Share",
+    "this",
+    "|",
+    "Facebook",
+    "\u00b7",
+    "Subscribe",
+    "Sign",
+    "in",
+    "-",
+    "z" * 90,
+)
+
+
+def reference_is_boilerplate(line: str) -> bool:
+    """`is_boilerplate` as written before it skipped scans: every pattern tried on every short line."""
+    if len(line) > 800:
+        return False
+    stripped = " ".join(line.split()).strip(" |\u00b7\u2022\u2013\u2014-")
+    if len(stripped) > 400:
+        return False
+    if any(pattern.fullmatch(stripped) for pattern in BOILERPLATE_LINES) or _is_staff_credit(stripped):
+        return True
+    entries = _SEPARATORS.split(stripped)
+    return len(entries) > 1 and all(
+        entry.casefold() in _NAV_ENTRIES or any(p.fullmatch(entry) for p in BOILERPLATE_LINES)
+        for entry in entries
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FURNITURE_WORDS), max_size=30), st.sampled_from([" ", "  ", "\t"]))
+def test_lines_are_furniture_exactly_when_they_were(words: list[str], space: str) -> None:
+    line = space.join(words)
+    assert is_boilerplate(line) == reference_is_boilerplate(line)
+    collapsed = " ".join(line.split())
+    assert _is_collapsed_boilerplate(collapsed) == reference_is_boilerplate(collapsed)
+    words_count = len(collapsed.split())
+    assert _is_label(collapsed) == (
+        0 < words_count <= 4 and not re.search(r"[.!?:;,\"]$", collapsed) and collapsed[:1].isupper()
+    )
+    entries = [entry for entry in _SEPARATORS.split(collapsed) if entry]
+    assert _is_link_list(collapsed) == (
+        not collapsed.startswith("|")
+        and not re.search(r"[.!?][\"'\u2019\u201d)\]]*$", collapsed)
+        and len(entries) > 1
+        and all(len(entry.split()) <= 5 for entry in entries)
+    )
