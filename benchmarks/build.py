@@ -6,9 +6,10 @@
 Writes a synthetic JSONL corpus (benchmarks.scale_corpus: news-like word statistics; one passage per
 article), then builds it in fresh processes, one after the other: the product's `build_index` with 1
 worker and with `os.cpu_count()` workers, and the ten-line pipeline of a rank-bm25 user (read the lines,
-`re.findall(r"\\w+", text.lower())`, `BM25Okapi`). Prints seconds, peak RSS (the build process and its
-workers together, sampled every 0.1 s) and the ratios; checks that both product builds wrote the same
-index files (same checksums).
+`re.findall(r"\\w+", text.lower())`, `BM25Okapi`). Prints seconds, CPU seconds and peak RSS (the build
+process and its workers together, sampled every 0.1 s) and the ratios; checks that both product builds
+wrote the same index files (same checksums). On a machine that other jobs share, CPU seconds change
+less with their load than wall seconds do.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def write_corpus(n_articles: int, path: Path, seed: int = 0) -> None:
 
 
 def timed_child(code: str, args: Sequence[str]) -> dict[str, Any]:
-    """Run `code` in a new interpreter; its JSON result, `seconds` and `peak_rss` (whole process tree)."""
+    """Run `code` in a new interpreter: its JSON result, `seconds`, `cpu`, `peak_rss` (whole process tree)."""
     root = Path(__file__).resolve().parents[1]
     env = {
         **os.environ,
@@ -86,19 +87,22 @@ def timed_child(code: str, args: Sequence[str]) -> dict[str, Any]:
         [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, env=env, cwd=root
     )
     peak = 0
+    cpu: dict[int, float] = {}  # the last CPU seconds seen of every process of the tree
     parent = psutil.Process(proc.pid)
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(parent))
+        peak = max(peak, _tree_rss(parent, cpu))
         time.sleep(SAMPLE_SECONDS)
     seconds = time.perf_counter() - started
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode:
         raise SystemExit(f"build failed with exit code {proc.returncode}")
-    return {**json.loads(out.strip().splitlines()[-1]), "seconds": seconds, "peak_rss": peak}
+    result = json.loads(out.strip().splitlines()[-1])
+    return {**result, "seconds": seconds, "cpu": sum(cpu.values()), "peak_rss": peak}
 
 
-def _tree_rss(parent: psutil.Process) -> int:
-    """RSS of `parent` and every process below it (forkserver workers are its grandchildren)."""
+def _tree_rss(parent: psutil.Process, cpu: dict[int, float]) -> int:
+    """RSS of `parent` and every process below it (forkserver workers are its grandchildren); notes the
+    CPU seconds (user and system) of each in `cpu`."""
     total = 0
     try:
         processes = [parent, *parent.children(recursive=True)]
@@ -107,6 +111,8 @@ def _tree_rss(parent: psutil.Process) -> int:
     for process in processes:
         try:
             total += process.memory_info().rss
+            times = process.cpu_times()
+            cpu[process.pid] = times.user + times.system
         except psutil.Error:
             pass
     return total
@@ -152,11 +158,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
     baseline = results["rank-bm25 user"]["seconds"] if "rank-bm25 user" in results else float("nan")
     # On a shared machine the other processes' load says how many cores the builds really had.
     print(f"{os.cpu_count()} cores; load average over the last 15 min: {os.getloadavg()[2]:.1f}")
-    print(f"{'build':<26}{'seconds':>9}{'peak RSS':>11}{'x rank-bm25':>13}")
+    baseline_cpu = results["rank-bm25 user"]["cpu"] if "rank-bm25 user" in results else float("nan")
+    print(f"{'build':<26}{'seconds':>9}{'CPU s':>8}{'peak RSS':>11}{'x rank-bm25':>13}{'CPU x':>7}")
     for name, result in results.items():
         print(
-            f"{name:<26}{result['seconds']:>9.1f}{result['peak_rss'] / 2**20:>8.0f} MB"
-            f"{result['seconds'] / baseline:>13.2f}"
+            f"{name:<26}{result['seconds']:>9.1f}{result['cpu']:>8.1f}{result['peak_rss'] / 2**20:>8.0f} MB"
+            f"{result['seconds'] / baseline:>13.2f}{result['cpu'] / baseline_cpu:>7.2f}"
         )
     product = [result for name, result in results.items() if name.startswith("article-qa")]
     if len(product) == 2:
