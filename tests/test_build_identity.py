@@ -42,7 +42,7 @@ from index.cleaning import (
     _is_staff_credit,
     is_boilerplate,
 )
-from index.corpusfiles import CONTROL_CHARS
+from index.corpusfiles import CONTROL_CHARS, SkipFile, decode
 from index.loader import _safe_text
 from index.metadata import _quote, clean_url
 
@@ -111,9 +111,11 @@ def test_analyzer_gives_the_reference_terms_on_news_and_squad_text() -> None:
 
 # Letters (ASCII, accented, Greek, CJK, a ligature, full-width, dotted I, sharp s), digits (ASCII,
 # Arabic-Indic, superscript), the separators the number and acronym rules read, underscores,
-# apostrophes, quotes, dashes and spaces.
+# apostrophes, quotes, dashes, a combining accent, and whitespace of every kind (and a zero-width space,
+# which is none).
 TRICKY = (
     "aZbU.S,._0912\u00e9\u00c9\u03b1\u4e2d\ufb01\uff21\u0663\u00b2 '\u2019\"\u201c-\u2014\u00a0\n\u0130\u00df"
+    "\t\u2003\u3000\x1c\x85\u200b\u0301"
 )
 
 
@@ -136,7 +138,7 @@ def test_a_full_term_cache_starts_again_and_gives_the_same_terms() -> None:
     text = sample_texts()[1]
     small = Analyzer(AnalyzerConfig(), cache_size=5)
     assert small.tokens(text) == Analyzer().tokens(text)
-    assert len(small._terms) <= 5
+    assert len(small._terms) <= 5 and len(small._words) <= 5
 
 
 # The sentence splitter as it was written before it read lines in place: the reference for its output.
@@ -372,3 +374,19 @@ def test_lines_are_furniture_exactly_when_they_were(words: list[str], space: str
         and len(entries) > 1
         and all(len(entry.split()) <= 5 for entry in entries)
     )
+
+
+@given(st.binary(max_size=40).map(lambda data: bytes(byte & 0x7F for byte in data)), st.integers(0, 9000))
+def test_binary_check_counts_control_characters_as_it_did(data: bytes, padding: int) -> None:
+    data = b"a" * padding + data  # some checks reach past the first 8192 characters
+    try:
+        text, _ = decode(data)
+    except SkipFile as skip:
+        reason = str(skip)
+    else:
+        reason = ""
+        assert text == data.decode("utf-8-sig")
+    if b"\x00" not in data:
+        text = data.decode("utf-8-sig")
+        binary = len(CONTROL_CHARS.findall(text, 0, 8192)) > 0.05 * min(len(text), 8192)
+        assert reason == ("binary file (control characters)" if binary else "")
