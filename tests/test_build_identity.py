@@ -20,6 +20,7 @@ from benchmarks.build_identity import (
     sample_texts,
     sentence_digest,
 )
+from index import chunker
 from index.analyzer import (
     IRREGULAR_VERBS,
     PROTECTED_STEMS,
@@ -239,6 +240,7 @@ def test_sentences_split_as_the_reference_splitter_does(words: list[tuple[str, s
 @given(st.text(alphabet="aB. !?\"')]\u201d([\u201c\n\t\u00a0\u2014(AP)Mr", max_size=80))
 def test_sentences_of_any_text_split_as_the_reference_splitter_does(text: str) -> None:
     assert sentence_spans(text) == reference_sentence_spans(text)
+    assert [m.span() for m in chunker._END.finditer(text)] == [m.span() for m in _END.finditer(text)]
 
 
 @given(st.text(alphabet="ab \t\n\u00a0\u2003\u3000\x1c\x85\u200b.", max_size=40))
