@@ -35,6 +35,8 @@ _NEXT_CHAR = re.compile(r"\s*(\S)")
 _DATELINE_AGENCY = re.compile(r"\s*\([A-Z][\w .&/-]{0,30}\)\s*[\u2014\u2013-]")
 # How far back from a period a space is looked for in one call, to find the word the period ends.
 _WORD_LOOKBACK = 64
+# More letters than the longest abbreviation: a word ending in as many is neither one nor an initial.
+_LONG_WORD = max(map(len, ABBREVIATIONS)) + 1
 # What may open a sentence besides a capital letter or a digit.
 _OPENERS = "\"'\u201c\u2018(["
 
@@ -110,14 +112,9 @@ def _line_sentences(text: str, lo: int, hi: int, spans: list[tuple[int, int]]) -
     start = lo
     for match in _END.finditer(text, lo, hi):
         end = match.end()
-        mark = match.group()
-        if mark[0] == "." and mark.count(".") == 1:
-            if _is_abbreviation(text, lo, match.start() + 1):
-                continue
-            if _DATELINE_AGENCY.match(text, end, hi):
-                continue
         # The next character that is not a space (most often right after one space) must be able to
-        # start a sentence.
+        # start a sentence. (The three tests that can keep a sentence going are independent: the
+        # cheapest go first.)
         if end + 1 < hi and text[end] == " " and not text[end + 1].isspace():
             following = text[end + 1]
         else:
@@ -125,6 +122,17 @@ def _line_sentences(text: str, lo: int, hi: int, spans: list[tuple[int, int]]) -
             following = found.group(1) if found else ""
         if following and not (following.isupper() or following.isdigit() or following in _OPENERS):
             continue
+        mark = match.group()
+        if mark[0] == "." and mark.count(".") == 1:
+            period = match.start()
+            # Letters enough before the period make a word longer than any abbreviation, and no initial.
+            letters = period - _LONG_WORD
+            if not (letters >= lo and text[letters:period].isalpha()):
+                if _is_abbreviation(text, lo, period + 1):
+                    continue
+            # A dateline's agency opens with a parenthesis: only then is the pattern tried.
+            if following == "(" and _DATELINE_AGENCY.match(text, end, hi):
+                continue
         # The sentence without the whitespace around it (inline: this runs for every sentence).
         piece = text[start:end]
         stripped = piece.strip()
