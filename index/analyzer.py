@@ -181,7 +181,11 @@ class Analyzer:
         """The index terms of `text`, in order, repeats kept."""
         # No token holds whitespace or ends by looking at it (TOKEN only looks ahead for a letter), so the
         # tokens of a text are those of its words one after the other: split() cuts the words in a
-        # fraction of the time the token pattern takes, and each word is tokenized once.
+        # fraction of the time the token pattern takes, and each word is tokenized once. ASCII text is
+        # lowered first (it keeps its tokens, whose terms are lowered anyway): "The" and "the" are then
+        # one word to remember.
+        if text.isascii():
+            text = text.lower()
         return list(chain.from_iterable(map(self._words.__getitem__, text.split())))
 
     def query_terms(self, text: str) -> list[str]:
