@@ -2,6 +2,7 @@
 
     python -m benchmarks.build --articles 100000          # one-passage articles in one JSONL file
     python -m benchmarks.build --articles 1000000 --skip-single --skip-baseline
+    python -m benchmarks.build --articles 100000 --stages --skip-single --skip-baseline  # CPU by stage
 
 Writes a synthetic JSONL corpus (benchmarks.scale_corpus: news-like word statistics; one passage per
 article), then builds it in fresh processes, one after the other: the product's `build_index` with 1
@@ -49,6 +50,26 @@ from pathlib import Path
 from index.builder import build_index
 manifest = build_index(Path(sys.argv[1]), Path(sys.argv[2]), workers=int(sys.argv[3]))
 print(json.dumps({"passages": manifest.passages, "files": manifest.files}))
+"""
+
+# The per-article work of a build, stage by stage in one process: CPU seconds of each.
+STAGES = """
+import json, sys, time
+from pathlib import Path
+from index.analyzer import Analyzer
+from index.chunker import ChunkingConfig, chunk_article
+from index.loader import load_corpus
+clock, seconds = time.process_time, {}
+started = clock()
+articles = load_corpus(Path(sys.argv[1])).articles
+seconds["read and clean"], started = clock() - started, clock()
+chunks = [chunk for article in articles for chunk in chunk_article(article, ChunkingConfig())]
+seconds["split into sentences and passages"], started = clock() - started, clock()
+analyzer = Analyzer()
+titles = {article.doc_id: analyzer.tokens(article.title) for article in articles}
+terms = [titles[chunk.doc_id] + analyzer.tokens(chunk.text) for chunk in chunks]
+seconds["analyze (titles and passages)"] = clock() - started
+print(json.dumps(seconds))
 """
 
 
@@ -122,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--stages", action="store_true", help="also CPU seconds by stage, in one process")
     parser.add_argument("--skip-single", action="store_true", help="no 1-worker build (saves time at 1M)")
     parser.add_argument(
         "--skip-baseline", action="store_true", help="no rank-bm25 build (it needs ~12 GB at 1M articles)"
@@ -147,6 +169,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
         f"corpus: {args.articles:,} articles, {corpus.stat().st_size / 2**20:.0f} MB "
         f"(written in {time.perf_counter() - started:.1f} s)"
     )
+    if args.stages:
+        stages = timed_child(STAGES, [str(corpus.parent)])
+        for stage in ("read and clean", "split into sentences and passages", "analyze (titles and passages)"):
+            print(f"{stage:<36}{stages[stage]:>6.2f} CPU s")
     results: dict[str, dict[str, Any]] = {}
     if not args.skip_baseline:
         results["rank-bm25 user"] = timed_child(RANK_BM25_USER, [str(corpus)])
