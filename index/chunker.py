@@ -168,6 +168,8 @@ def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[i
 def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -> list[Chunk]:
     """Pack whole sentences into passages of at most `max_words` words, overlapping by whole sentences."""
     text = article.text
+    if len(text.split(None, config.max_words)) <= config.max_words:
+        return _whole_article(article)
     units: list[tuple[int, int, int]] = []  # (start, end, words)
     for start, end in sentence_spans(text):
         words = len(text[start:end].split())  # _word_count, inline
@@ -209,6 +211,20 @@ def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -
         start, end = units[group[0]][0], units[group[-1]][1]
         chunks.append(Chunk(f"{article.doc_id}#{n}", article.doc_id, n, text[start:end], start, end))
     return chunks
+
+
+def _whole_article(article: Article) -> list[Chunk]:
+    """The one passage of an article of at most `max_words` words: all of its text.
+
+    Its sentences (which end at whitespace, so that no word is cut) would all go into the first passage,
+    and together they run from the first character of the text that is not whitespace to the last: the
+    text need not be split into sentences at all.
+    """
+    text = article.text
+    start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+    if start >= end:
+        return []
+    return [Chunk(f"{article.doc_id}#0", article.doc_id, 0, text[start:end], start, end)]
 
 
 def _paragraph_numbers(text: str, units: list[tuple[int, int, int]]) -> list[int]:

@@ -31,7 +31,7 @@ from index.analyzer import (
     AnalyzerConfig,
     fold,
 )
-from index.chunker import ABBREVIATIONS, _word_count, sentence_spans
+from index.chunker import ABBREVIATIONS, ChunkingConfig, _word_count, chunk_article, sentence_spans
 from index.cleaning import (
     _NAV_ENTRIES,
     _SEPARATORS,
@@ -46,6 +46,7 @@ from index.cleaning import (
 from index.corpusfiles import CONTROL_CHARS, SkipFile, decode
 from index.loader import _safe_text
 from index.metadata import _quote, clean_url
+from index.models import Article
 
 # SHA-256 of everything a build takes from each corpus (benchmarks.build_identity.pipeline_records: the
 # articles' fields, passages and terms, the files skipped and the warnings), recorded with the build as
@@ -392,3 +393,19 @@ def test_binary_check_counts_control_characters_as_it_did(data: bytes, padding: 
         text = data.decode("utf-8-sig")
         binary = len(CONTROL_CHARS.findall(text, 0, 8192)) > 0.05 * min(len(text), 8192)
         assert reason == ("binary file (control characters)" if binary else "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SPACES)), max_size=30), st.integers(1, 40))
+def test_an_article_of_one_passage_is_its_sentences_from_first_to_last(
+    words: list[tuple[str, str]], max_words: int
+) -> None:
+    text = "".join(space + word for word, space in words) + " "
+    article = Article(doc_id="brief", title="Council brief", text=text)
+    chunks = chunk_article(article, ChunkingConfig(max_words=max_words))
+    if len(text.split()) > max_words:
+        return  # longer articles are split into sentences as they always were
+    spans = reference_sentence_spans(text)
+    expected = [(spans[0][0], spans[-1][1])] if spans else []
+    assert [(chunk.start, chunk.end) for chunk in chunks] == expected
+    assert all(chunk.text == text[chunk.start : chunk.end] and chunk.n == 0 for chunk in chunks)
