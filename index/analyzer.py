@@ -36,6 +36,9 @@ TOKEN = re.compile(r"[^\W\d_](?:(?:\.[^\W\d_])+\.?(?![^\W\d_])|\w*+)|\d++(?:[.,]
 # a few hundred thousand forms cover nearly every token of a large corpus); each memory is dropped and
 # refilled when it is full.
 TERM_CACHE_SIZE = 500_000
+# Longer words and tokens are worked out every time instead: words are short, and a corpus of megabyte
+# "words" (minified text, base64) must not fill the memory with them.
+MAX_REMEMBERED_CHARS = 100
 
 # DrQA-style English stopwords, plus the clitic fragments left by splitting on apostrophes.
 STOPWORDS = frozenset(
@@ -123,9 +126,11 @@ class _TermCache(dict[str, str]):
         self._limit = limit
 
     def __missing__(self, raw: str) -> str:
-        if len(self) >= self._limit:
-            self.clear()
-        term = self[raw] = self._term_of(raw) or ""
+        term = self._term_of(raw) or ""
+        if len(raw) <= MAX_REMEMBERED_CHARS:
+            if len(self) >= self._limit:
+                self.clear()
+            self[raw] = term
         return term
 
 
@@ -138,9 +143,11 @@ class _WordCache(dict[str, tuple[str, ...]]):
         self._limit = limit
 
     def __missing__(self, word: str) -> tuple[str, ...]:
-        if len(self) >= self._limit:
-            self.clear()
-        terms = self[word] = tuple(filter(None, map(self._term, TOKEN.findall(word))))
+        terms = tuple(filter(None, map(self._term, TOKEN.findall(word))))
+        if len(word) <= MAX_REMEMBERED_CHARS:
+            if len(self) >= self._limit:
+                self.clear()
+            self[word] = terms
         return terms
 
 

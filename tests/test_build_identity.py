@@ -121,3 +121,12 @@ def test_a_full_term_cache_starts_again_and_gives_the_same_terms() -> None:
     small = Analyzer(AnalyzerConfig(), cache_size=5)
     assert small.tokens(text) == Analyzer().tokens(text)
     assert len(small._terms) <= 5 and len(small._words) <= 5
+
+
+def test_long_words_are_analyzed_but_not_remembered() -> None:
+    analyzer = Analyzer()
+    minified = ",".join(f"x{i}" for i in range(2_000))  # one 'word' of 10,000 characters
+    text = f"The feed sent {minified} and {'q' * 5_000} again."
+    assert analyzer.tokens(text) == [term for _, _, term in reference_spans(text)]
+    assert list(analyzer.spans(text)) == reference_spans(text)
+    assert max(map(len, analyzer._words)) <= 100 and max(map(len, analyzer._terms)) <= 100
