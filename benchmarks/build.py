@@ -2,13 +2,15 @@
 
     python -m benchmarks.build --articles 100000          # one-passage articles in one JSONL file
     python -m benchmarks.build --articles 1000000 --skip-single --skip-baseline
+    python -m benchmarks.build --articles 100000 --stages --skip-single --skip-baseline  # CPU by stage
 
 Writes a synthetic JSONL corpus (benchmarks.scale_corpus: news-like word statistics; one passage per
 article), then builds it in fresh processes, one after the other: the product's `build_index` with 1
 worker and with `os.cpu_count()` workers, and the ten-line pipeline of a rank-bm25 user (read the lines,
-`re.findall(r"\\w+", text.lower())`, `BM25Okapi`). Prints seconds, peak RSS (the build process and its
-workers together, sampled every 0.1 s) and the ratios; checks that both product builds wrote the same
-index files (same checksums).
+`re.findall(r"\\w+", text.lower())`, `BM25Okapi`). Prints seconds, CPU seconds and peak RSS (the build
+process and its workers together, sampled every 0.1 s) and the ratios; checks that both product builds
+wrote the same index files (same checksums). On a machine that other jobs share, CPU seconds change
+less with their load than wall seconds do.
 """
 
 from __future__ import annotations
@@ -50,6 +52,26 @@ manifest = build_index(Path(sys.argv[1]), Path(sys.argv[2]), workers=int(sys.arg
 print(json.dumps({"passages": manifest.passages, "files": manifest.files}))
 """
 
+# The per-article work of a build, stage by stage in one process: CPU seconds of each.
+STAGES = """
+import json, sys, time
+from pathlib import Path
+from index.analyzer import Analyzer
+from index.chunker import ChunkingConfig, chunk_article
+from index.loader import load_corpus
+clock, seconds = time.process_time, {}
+started = clock()
+articles = load_corpus(Path(sys.argv[1])).articles
+seconds["read and clean"], started = clock() - started, clock()
+chunks = [chunk for article in articles for chunk in chunk_article(article, ChunkingConfig())]
+seconds["split into sentences and passages"], started = clock() - started, clock()
+analyzer = Analyzer()
+titles = {article.doc_id: analyzer.tokens(article.title) for article in articles}
+terms = [titles[chunk.doc_id] + analyzer.tokens(chunk.text) for chunk in chunks]
+seconds["analyze (titles and passages)"] = clock() - started
+print(json.dumps(seconds))
+"""
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -75,7 +97,7 @@ def write_corpus(n_articles: int, path: Path, seed: int = 0) -> None:
 
 
 def timed_child(code: str, args: Sequence[str]) -> dict[str, Any]:
-    """Run `code` in a new interpreter; its JSON result, `seconds` and `peak_rss` (whole process tree)."""
+    """Run `code` in a new interpreter: its JSON result, `seconds`, `cpu`, `peak_rss` (whole process tree)."""
     root = Path(__file__).resolve().parents[1]
     env = {
         **os.environ,
@@ -86,19 +108,22 @@ def timed_child(code: str, args: Sequence[str]) -> dict[str, Any]:
         [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, env=env, cwd=root
     )
     peak = 0
+    cpu: dict[int, float] = {}  # the last CPU seconds seen of every process of the tree
     parent = psutil.Process(proc.pid)
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(parent))
+        peak = max(peak, _tree_rss(parent, cpu))
         time.sleep(SAMPLE_SECONDS)
     seconds = time.perf_counter() - started
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode:
         raise SystemExit(f"build failed with exit code {proc.returncode}")
-    return {**json.loads(out.strip().splitlines()[-1]), "seconds": seconds, "peak_rss": peak}
+    result = json.loads(out.strip().splitlines()[-1])
+    return {**result, "seconds": seconds, "cpu": sum(cpu.values()), "peak_rss": peak}
 
 
-def _tree_rss(parent: psutil.Process) -> int:
-    """RSS of `parent` and every process below it (forkserver workers are its grandchildren)."""
+def _tree_rss(parent: psutil.Process, cpu: dict[int, float]) -> int:
+    """RSS of `parent` and every process below it (forkserver workers are its grandchildren); notes the
+    CPU seconds (user and system) of each in `cpu`."""
     total = 0
     try:
         processes = [parent, *parent.children(recursive=True)]
@@ -107,6 +132,8 @@ def _tree_rss(parent: psutil.Process) -> int:
     for process in processes:
         try:
             total += process.memory_info().rss
+            times = process.cpu_times()
+            cpu[process.pid] = times.user + times.system
         except psutil.Error:
             pass
     return total
@@ -116,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--stages", action="store_true", help="also CPU seconds by stage, in one process")
     parser.add_argument("--skip-single", action="store_true", help="no 1-worker build (saves time at 1M)")
     parser.add_argument(
         "--skip-baseline", action="store_true", help="no rank-bm25 build (it needs ~12 GB at 1M articles)"
@@ -141,6 +169,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
         f"corpus: {args.articles:,} articles, {corpus.stat().st_size / 2**20:.0f} MB "
         f"(written in {time.perf_counter() - started:.1f} s)"
     )
+    if args.stages:
+        stages = timed_child(STAGES, [str(corpus.parent)])
+        for stage in ("read and clean", "split into sentences and passages", "analyze (titles and passages)"):
+            print(f"{stage:<36}{stages[stage]:>6.2f} CPU s")
     results: dict[str, dict[str, Any]] = {}
     if not args.skip_baseline:
         results["rank-bm25 user"] = timed_child(RANK_BM25_USER, [str(corpus)])
@@ -152,11 +184,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
     baseline = results["rank-bm25 user"]["seconds"] if "rank-bm25 user" in results else float("nan")
     # On a shared machine the other processes' load says how many cores the builds really had.
     print(f"{os.cpu_count()} cores; load average over the last 15 min: {os.getloadavg()[2]:.1f}")
-    print(f"{'build':<26}{'seconds':>9}{'peak RSS':>11}{'x rank-bm25':>13}")
+    baseline_cpu = results["rank-bm25 user"]["cpu"] if "rank-bm25 user" in results else float("nan")
+    print(f"{'build':<26}{'seconds':>9}{'CPU s':>8}{'peak RSS':>11}{'x rank-bm25':>13}{'CPU x':>7}")
     for name, result in results.items():
         print(
-            f"{name:<26}{result['seconds']:>9.1f}{result['peak_rss'] / 2**20:>8.0f} MB"
-            f"{result['seconds'] / baseline:>13.2f}"
+            f"{name:<26}{result['seconds']:>9.1f}{result['cpu']:>8.1f}{result['peak_rss'] / 2**20:>8.0f} MB"
+            f"{result['seconds'] / baseline:>13.2f}{result['cpu'] / baseline_cpu:>7.2f}"
         )
     product = [result for name, result in results.items() if name.startswith("article-qa")]
     if len(product) == 2:

@@ -51,6 +51,9 @@ BOILERPLATE_LINES: tuple[re.Pattern[str], ...] = tuple(
         r"email(?: this article)?",
     )
 )
+# Every pattern above in one: a line matches it whole exactly when it matches one of them whole, and one
+# call tries them all without a Python loop.
+_ANY_BOILERPLATE = re.compile("|".join(f"(?:{p.pattern})" for p in BOILERPLATE_LINES), re.IGNORECASE)
 # "Reporting by Jane Doe in London; Editing by John Smith": a staff credit, not a sentence about reporting.
 _CREDIT = re.compile(
     r"\(?(?:additional )?(?:reporting|writing|editing|research|compiled|written|edited) by\s", re.IGNORECASE
@@ -66,7 +69,12 @@ _NAV_ENTRIES = frozenset(
     terms of use|cookie settings|accessibility""".split("|")
 )
 _SEPARATORS = re.compile(r"\s*[|\u00b7\u2022\u00bb\u203a]\s*")
-_SENTENCE_END = re.compile(r"[.!?][\"'\u2019\u201d)\]]*$")
+_SEPARATOR_CHARS = "|\u00b7\u2022\u00bb\u203a"
+# A sentence's last character and the closing quotes and brackets that may follow it.
+_SENTENCE_MARKS = ".!?"
+_CLOSERS = "\"'\u2019\u201d)]"
+# Characters trimmed from the ends of a line before it is compared with the furniture patterns.
+_EDGE_CHARS = " |\u00b7\u2022\u2013\u2014-"
 # Lines longer than this are article text: furniture is short, and bounding the patterns keeps them cheap.
 MAX_FURNITURE_CHARS = 400
 # Markdown headings stand alone and list items start a paragraph when hard-wrapped lines are joined.
@@ -101,7 +109,7 @@ def paragraphs(lines: list[str], shape: Callable[[str], str] | None = None) -> l
         # Headings and furniture ("Skip to main content" above the headline) stand alone, so that
         # furniture is removed whole and never glued to the text around it; a list item starts a new
         # paragraph that its wrapped continuation lines join.
-        alone = bool(_HEADING.match(raw)) or is_boilerplate(line)
+        alone = bool(_HEADING.match(raw)) or _is_collapsed_boilerplate(line)
         if not line or alone or _LIST_ITEM.match(raw):
             if current:
                 result.append(" ".join(current))
@@ -144,17 +152,30 @@ def is_boilerplate(line: str) -> bool:
     photo credits, staff credits, newsletter and app promotions, navigation entries."""
     if len(line) > 2 * MAX_FURNITURE_CHARS:
         return False  # checked before collapsing whitespace: article text can be megabytes on one line
-    stripped = " ".join(line.split()).strip(" |\u00b7\u2022\u2013\u2014-")
+    return _is_furniture(" ".join(line.split()))
+
+
+def _is_collapsed_boilerplate(line: str) -> bool:
+    """`is_boilerplate` of a line whose whitespace is collapsed already (so it is not collapsed again)."""
+    return len(line) <= 2 * MAX_FURNITURE_CHARS and _is_furniture(line)
+
+
+def _is_furniture(collapsed: str) -> bool:
+    if len(collapsed) > MAX_FURNITURE_CHARS and collapsed[0] not in _EDGE_CHARS:
+        if collapsed[-1] not in _EDGE_CHARS:
+            return False  # too long for furniture, and stripping the edges would not shorten it
+    stripped = collapsed.strip(_EDGE_CHARS)
     if len(stripped) > MAX_FURNITURE_CHARS:
         return False
-    if any(pattern.fullmatch(stripped) for pattern in BOILERPLATE_LINES):
+    if _ANY_BOILERPLATE.fullmatch(stripped):
         return True
     if _is_staff_credit(stripped):
         return True
+    if not _has_separator(stripped):
+        return False
     entries = _SEPARATORS.split(stripped)
     return len(entries) > 1 and all(
-        entry.casefold() in _NAV_ENTRIES or any(p.fullmatch(entry) for p in BOILERPLATE_LINES)
-        for entry in entries
+        entry.casefold() in _NAV_ENTRIES or _ANY_BOILERPLATE.fullmatch(entry) for entry in entries
     )
 
 
@@ -168,15 +189,26 @@ def _is_staff_credit(line: str) -> bool:
     return bool(names) and all(word[:1].isupper() or word in _CREDIT_CONNECTORS for word in names)
 
 
+def _has_separator(line: str) -> bool:
+    """Whether `_SEPARATORS` can split `line` at all (a few substring searches instead of a regex scan)."""
+    return any(char in line for char in _SEPARATOR_CHARS)
+
+
+def _ends_sentence(line: str) -> bool:
+    """Whether `line` ends with sentence punctuation and closing quotes or brackets (`[.!?]["')]*$`)."""
+    tail = (line[:-1] if line.endswith("\n") else line).rstrip(_CLOSERS)
+    return bool(tail) and tail[-1] in _SENTENCE_MARKS
+
+
 def _is_label(line: str) -> bool:
     """A short line without sentence punctuation, such as a bare publisher name ("CBN")."""
-    words = line.split()
+    words = line.split(None, 4)  # five words or more is no label: the rest need not be split
     return 0 < len(words) <= 4 and not re.search(r"[.!?:;,\"]$", line) and line[:1].isupper()
 
 
 def _is_link_list(line: str) -> bool:
     """A row of short links joined by separators ("World | Politics | Business"), not a table row."""
-    if line.startswith("|") or _SENTENCE_END.search(line):
+    if line.startswith("|") or _ends_sentence(line) or not _has_separator(line):
         return False
     entries = [entry for entry in _SEPARATORS.split(line) if entry]
     return len(entries) > 1 and all(len(entry.split()) <= 5 for entry in entries)
@@ -192,7 +224,7 @@ def clean_lines(lines: list[str], *, title: str, publisher: str | None) -> list[
     kept: list[str] = []
     in_lead = True  # before the first real paragraph
     for line in paragraphs(lines):
-        if is_boilerplate(line):
+        if _is_collapsed_boilerplate(line):
             continue
         if _same_text(line, folded_title) and (in_lead or not kept):
             continue
@@ -232,9 +264,7 @@ def reads_as_body(paragraph: str) -> bool:
     words = len(paragraph.split())
     if words > 2 * HEADLINE_MAX_WORDS:
         return True
-    return words > HEADLINE_MAX_WORDS and (
-        bool(_SENTENCE_END.search(paragraph)) or len(sentence_spans(paragraph)) > 1
-    )
+    return words > HEADLINE_MAX_WORDS and (_ends_sentence(paragraph) or len(sentence_spans(paragraph)) > 1)
 
 
 def title_from_lead(paragraph: str) -> str:

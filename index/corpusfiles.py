@@ -28,6 +28,10 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # one article file; .jsonl files are streamed
 # (also reachable through JSON "\\u001b" escapes and HTML character references) would let an article drive
 # the terminal that prints it.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])  # CONTROL_CHARS in ASCII
+# How much of a file's text is checked for control characters, and the share that makes it binary.
+BINARY_CHECK_CHARS = 8192
+BINARY_CONTROL_SHARE = 0.05
 O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -198,6 +202,12 @@ def decode(data: bytes) -> tuple[str, bool]:
             except UnicodeDecodeError:
                 raise SkipFile("not UTF-8 text and not Windows-1252 text") from None
             legacy = True
-    if len(CONTROL_CHARS.findall(text, 0, 8192)) > 0.05 * min(len(text), 8192):
+    if data.isascii():
+        # Characters are bytes here: count them in C without a regex scan of the text.
+        head = data[:BINARY_CHECK_CHARS]
+        controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    else:
+        controls = len(CONTROL_CHARS.findall(text, 0, BINARY_CHECK_CHARS))
+    if controls > BINARY_CONTROL_SHARE * min(len(text), BINARY_CHECK_CHARS):
         raise SkipFile("binary file (control characters)")
     return text, legacy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import re
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ def parse_date(value: str | None) -> dt.date | None:
     return read_date(value).date
 
 
+# Articles of one feed or folder share a handful of dates (and DateReading is immutable).
+@functools.lru_cache(maxsize=4096)
 def read_date(value: str | None) -> DateReading:
     """Read ISO 8601, RFC 2822, "March 12, 2024", "12 March 2024" and unambiguous numeric dates.
 

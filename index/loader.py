@@ -52,6 +52,8 @@ _Skip = SkipFile
 _LINE_BREAKS = re.compile(r"[\t\n\r\x0c\x85\u2028\u2029]")
 # A str holds a surrogate only when it came from bytes that were not UTF-8, and it cannot be encoded.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Either of the two: one scan tells whether `_safe_text` has anything to replace at all.
+_UNSAFE = re.compile(CONTROL_CHARS.pattern[:-1] + "\ud800-\udfff]")
 
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,20}):\s*(.*?)\s*$")
 _HEADER_KEYS = {name.lower(): field for field, names in FIELD_NAMES.items() for name in names}
@@ -167,6 +169,8 @@ def _relative(path: Path, corpus: Path) -> str:
 def _safe_text(text: str) -> str:
     """`text` without control characters, and lone surrogates (from file names that are not UTF-8 or
     JSON "\\ud800" escapes) as U+FFFD, so that it can be encoded, stored and shown."""
+    if (text.isascii() and text.isprintable()) or _UNSAFE.search(text) is None:
+        return text  # nothing to replace (checked in C: most text has neither)
     return CONTROL_CHARS.sub("", _SURROGATE.sub("\ufffd", text))
 
 
@@ -374,10 +378,11 @@ def _json_article(
 
 
 def _first_str(record: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    return next(
-        (record[key].strip() for key in keys if isinstance(record.get(key), str) and record[key].strip()),
-        None,
-    )
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, str) and (value := value.strip()):
+            return value
+    return None
 
 
 def _author(value: Any) -> str | None:
@@ -405,10 +410,11 @@ def _make_article(
     doc_id, text, title = _safe_text(doc_id), _safe_text(text), clean_label(_safe_text(title))
     meta = {key: _safe_text(value) for key, value in meta.items()}
     publisher = clean_label(meta.get("publisher", "")) or None
-    lines = clean_lines(text.splitlines(), title=title, publisher=publisher)
+    raw_lines = text.splitlines()
+    lines = clean_lines(raw_lines, title=title, publisher=publisher)
     if not lines:
         raise _Skip("no text (only a title or site furniture)")
-    publisher = publisher or clean_label(_lead_publisher(text.splitlines(), title) or "") or None
+    publisher = publisher or clean_label(_lead_publisher(raw_lines, title) or "") or None
     report = note or (lambda message: log.warning("%s: %s", path, message))
     url, url_problem = clean_url(meta.get("url"))
     date = read_date(meta.get("date"))

@@ -27,6 +27,11 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
 _URL_ESCAPES = {ord(char): f"%{ord(char):02X}" for char in '"<>`'}
 # Printable ASCII: most URLs, checked at once instead of character by character.
 _PLAIN_ASCII_URL = re.compile(r"[!-~]+")
+# Most links of a feed: http(s), a host name or IPv4 address without a user part, then a path of printable
+# ASCII without a backslash or a character to escape. Every check below passes them unchanged.
+_PLAIN_HTTP_URL = re.compile(
+    r"[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][!#-;=?-\[\]-_a-~]*)?"
+)
 # Unicode categories that are never visible characters of a link: controls, format characters
 # (bidi controls among them), separators (spaces of every kind), surrogates, private use, unassigned.
 _URL_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
@@ -34,6 +39,8 @@ _URL_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
 
 def clean_label(text: str) -> str:
     """`text` as one line: invisible and direction-changing characters removed, whitespace collapsed."""
+    if text.isascii():  # every invisible character is outside ASCII
+        return " ".join(text.split())
     return " ".join(_INVISIBLE.sub("", text).split())
 
 
@@ -49,6 +56,8 @@ def clean_url(value: str | None) -> tuple[str | None, str | None]:
     url = value.strip()
     if len(url) > MAX_URL_CHARS:
         return None, f"URL is longer than {MAX_URL_CHARS} characters; left out"
+    if _PLAIN_HTTP_URL.fullmatch(url):
+        return url, None
     if not _PLAIN_ASCII_URL.fullmatch(url) and any(
         unicodedata.category(char) in _URL_BAD_CATEGORIES for char in url
     ):
