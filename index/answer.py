@@ -20,8 +20,8 @@ from .generation import load_generation
 from .inverted.search import Allowed
 from .models import Answer, Chunk, IndexStats, Passage, Source
 from .question import normalize_question
-from .records import Records
 from .rerank import RerankConfig
+from .segmented import LiveRecords
 from .settings import IndexConfig, corpus_label, staleness
 from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
@@ -97,7 +97,7 @@ class QAService:
     def __init__(
         self,
         engine: Engine,
-        records: Records,
+        records: LiveRecords,
         manifest: Manifest,
         config: AnswerConfig = AnswerConfig(),
         index_dir: Path = Path(),

@@ -25,7 +25,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -324,11 +324,15 @@ class IndexStore:
         except (IndexMissingError, IndexFormatError, IndexDirectoryError):
             return  # also a read-only index folder: reading it still works
 
-    def publish(self, fill: Callable[[Path], Manifest]) -> Manifest:
+    def publish(
+        self, fill: Callable[[Path], Manifest], linked: Mapping[str, dict[str, Any]] | None = None
+    ) -> Manifest:
         """Build a new generation with `fill(folder)`, make it durable, and make it the live one.
 
         Call with the lock held. `fill` writes its files into the folder and returns their manifest
-        (without `files`, which is computed here).
+        (without `files`, which is computed here). `linked` holds the manifest entries of files that
+        `fill` hard-links from the live generation: they are durable and checksummed already, so they
+        are not read again (an update then costs what it changes, not the size of the index).
 
         Raises:
             OSError: the generation could not be written (the previous one stays live).
@@ -345,6 +349,10 @@ class IndexStore:
             files = {}
             for path in sorted(staging.iterdir()):
                 if path.name == STAGING_MARK:
+                    continue
+                known = (linked or {}).get(path.name)
+                if known is not None and known.get("size") == path.stat().st_size:
+                    files[path.name] = dict(known)
                     continue
                 os.chmod(path, FILE_MODE)
                 _fsync_file(path)
