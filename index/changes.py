@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import stat
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ CORPUS_STATE = "corpus-state.json"
 STATE_VERSION = 1
 
 Stamp = tuple[int, int]  # size, modification time in ns
+UNSURE: Stamp = (-1, -1)  # matches no file: read again by the next update
+RACY_NS = 2_000_000_000  # FAT keeps times to 2 s; others to a clock tick or better
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +111,16 @@ def file_stamps(corpus: Path) -> tuple[dict[str, Stamp], int]:
     other types, unreadable folders) a build skips."""
     listing = list_corpus(corpus)
     stamps: dict[str, Stamp] = {}
+    # A file changed within the file system's timestamp granularity of this moment could change again
+    # with the same size and time: it is stamped so that the next update reads it again ("racy git").
+    racy = time.time_ns() - RACY_NS
     for path in listing.articles:
         try:
             info = path.stat() if stat.S_ISLNK(path.lstat().st_mode) else path.lstat()
         except OSError:
             info = None  # read (and skipped) by the build as it is: stamped so that it is read again
-        stamps[relative_name(path, corpus)] = (info.st_size, info.st_mtime_ns) if info else (-1, -1)
+        stamp = (info.st_size, info.st_mtime_ns) if info and info.st_mtime_ns < racy else UNSURE
+        stamps[relative_name(path, corpus)] = stamp
     return stamps, len(listing.others) + len(listing.unreadable)
 
 

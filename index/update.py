@@ -27,9 +27,11 @@ from .analyzer import Analyzer
 from .builder import DEFAULT_CONFIG, Progress, full_build, new_manifest, publish
 from .changes import (
     CORPUS_STATE,
+    UNSURE,
     CorpusState,
     FileReading,
     Placed,
+    Stamp,
     article_digest,
     file_stamps,
     place,
@@ -71,9 +73,9 @@ class UpdateReport:
     @property
     def summary(self) -> str:
         """One line for users: "added 12, updated 1, removed 3 articles; index now 1,000,214 passages"."""
-        noun = "article" if self.added + self.updated + self.removed == 1 else "articles"
         passages = f"{self.manifest.passages:,} passage{'s' * (self.manifest.passages != 1)}"
-        done = f"added {self.added:,}, updated {self.updated:,}, removed {self.removed:,} {noun}"
+        # "articles" belongs to the whole list ("added 1, updated 0, removed 0 articles").
+        done = f"added {self.added:,}, updated {self.updated:,}, removed {self.removed:,} articles"
         return f"{done}; index now {passages}"
 
 
@@ -182,7 +184,7 @@ def _open_live(store: IndexStore, corpus: Path, config: IndexConfig) -> tuple[Li
 def _plan(corpus: Path, state: CorpusState) -> tuple[Plan | None, str | None]:
     """What changed in `corpus` since `state`, reading only the files whose size or time changed."""
     stamps, listing_skipped = file_stamps(corpus)
-    changed = sorted(name for name, stamp in stamps.items() if state.files.get(name) != stamp)
+    changed = sorted(name for name, stamp in stamps.items() if _must_read(state.files.get(name), stamp))
     gone = sorted(set(state.files) - set(stamps))
     reading = read_files(corpus, changed)
     by_file = state.by_file()
@@ -206,6 +208,11 @@ def _plan(corpus: Path, state: CorpusState) -> tuple[Plan | None, str | None]:
     return plan, None
 
 
+def _must_read(known: Stamp | None, found: Stamp) -> bool:
+    """True for a new file, a changed one, and one stamped in the moment it changed (see `file_stamps`)."""
+    return known != found or found == UNSURE
+
+
 def _apply(
     store: IndexStore,
     corpus: Path,
@@ -219,7 +226,8 @@ def _apply(
     engine, state = live.engine, live.state
     fingerprint = corpus_fingerprint(corpus)
     goners = [*plan.removed, *plan.updated]
-    if not (goners or plan.added) and fingerprint == live.manifest.corpus_fingerprint:
+    same_files = plan.stamps == state.files and not any(plan.reading.skipped.values())
+    if not (goners or plan.added) and same_files and fingerprint == live.manifest.corpus_fingerprint:
         return UpdateReport(live.manifest, 0, 0, 0, False), None
     if any(state.articles[doc_id].count == 0 for doc_id in goners):
         return None, "an article without passages was removed"
