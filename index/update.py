@@ -132,7 +132,8 @@ def update_index(
         started = time.perf_counter()
         live, reason = _open_live(store, corpus, config)
         if live is not None and not full:
-            report, reason = _try_update(store, corpus, config, live, (max_segments, max_removed, started))
+            limits = (max_segments, max_removed, started)
+            report, reason = _try_update(store, corpus, config, live, limits, progress)
             if report is not None:
                 if report.manifest is live.manifest and live.generation.name != before:
                     log.info("the index in %s was built meanwhile by another process; using it", index_dir)
@@ -151,13 +152,18 @@ def update_index(
 
 
 def _try_update(
-    store: IndexStore, corpus: Path, config: IndexConfig, live: Live, limits: tuple[int, float, float]
+    store: IndexStore,
+    corpus: Path,
+    config: IndexConfig,
+    live: Live,
+    limits: tuple[int, float, float],
+    progress: Progress | None,
 ) -> tuple[UpdateReport | None, str | None]:
     """The report of an update of `live`, or None and why the index must be rebuilt instead."""
     plan, reason = _plan(corpus, live.state)
     if plan is None:
         return None, reason
-    return _apply(store, corpus, config, live, plan, limits)
+    return _apply(store, corpus, config, live, plan, limits, progress)
 
 
 def _open_live(store: IndexStore, corpus: Path, config: IndexConfig) -> tuple[Live | None, str | None]:
@@ -220,6 +226,7 @@ def _apply(
     live: Live,
     plan: Plan,
     limits: tuple[int, float, float],
+    progress: Progress | None = None,
 ) -> tuple[UpdateReport | None, str | None]:
     """Publish `plan` as a new generation; None and why when the index must be rebuilt instead."""
     max_segments, max_removed, started = limits
@@ -251,6 +258,8 @@ def _apply(
         for chunk in chunks:
             yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
 
+    if progress is not None:
+        progress("indexing", 0, len(chunks))
     updated_engine = engine.updated(remove=remove, drop=drop, add=terms())
     segment = updated_engine.segments[-1].name if chunks else None
     kept = {*state.articles} - {*goners} - {a.doc_id for a in carried}
