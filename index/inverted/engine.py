@@ -85,7 +85,7 @@ class InvertedIndex:
     dense_fraction: ClassVar[int] = 8
     direct_ratio: ClassVar[float] = 1.0
     batch_tokens: ClassVar[int] = CHUNK  # tokens counted per batch while building
-    cache_postings: ClassVar[int] = 1 << 22  # postings of recent terms kept with their impacts
+    cache_postings: ClassVar[int] = 1 << 23  # postings of recent terms kept with their impacts (~70 MB)
 
     def __init__(
         self,
@@ -317,21 +317,14 @@ class InvertedIndex:
     def query_lists(self, terms: Sequence[str]) -> tuple[PostingLists, list[int]]:
         """The posting lists of the distinct known `terms`, with impacts, and their ids in those lists."""
         found = [t for t in (self._term(term) for term in dict.fromkeys(terms)) if t is not None]
-        sizes = np.array([len(t.ids) for t in found], dtype=np.int64)
-        n_blocks = np.array([len(t.block_max) for t in found], dtype=np.int64)
-        indptr = np.zeros(len(found) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=indptr[1:])
-        block_ptr = np.zeros(len(found) + 1, dtype=np.int64)
-        np.cumsum(n_blocks, out=block_ptr[1:])
-        arrays: dict[str, npt.NDArray[Any]] = {
-            "doc_ids": _joined([t.ids for t in found], np.int32),
-            "impacts": _joined([t.impacts for t in found], np.float32),
-            "indptr": indptr,
-            "block_max": _joined([t.block_max for t in found], np.float32),
-            "block_ptr": block_ptr,
-            "term_max": np.array([t.block_max.max() for t in found], dtype=np.float32),
-        }
-        return PostingLists(arrays, self._n_ids, self._block), list(range(len(found)))
+        lists = PostingLists(
+            [t.ids for t in found],
+            [t.impacts for t in found],
+            [t.block_max for t in found],
+            self._n_ids,
+            self._block,
+        )
+        return lists, list(range(len(found)))
 
     def _term(self, term: str) -> TermList | None:
         return self._cache.get(term, self._compute)
