@@ -93,6 +93,24 @@ def latencies(service: QAService, asked: list[str], until: threading.Event | Non
             return found
 
 
+Row = tuple[int, UpdateReport, float, bool | None, UpdateReport, float, bool | None]
+
+
+def print_table(corpus: str, full_s: float, rows: list[Row]) -> None:
+    """The add and remove figures of each size, against the full build."""
+    print(f"\n{corpus}; full build {full_s:.2f} s\n")
+    print("| articles | add s | passages after | remove s | passages after | same answers as a full build |")
+    print("|--:|--:|--:|--:|--:|---|")
+    for size, added, added_s, checked, removed, removed_s, checked_removed in rows:
+        check = "-" if checked is None else ("yes" if checked and checked_removed else "NO")
+        print(
+            f"| {size:,} | {added_s:.2f}{how(added)} | {added.manifest.passages:,} | "
+            f"{removed_s:.2f}{how(removed)} | {removed.manifest.passages:,} | {check} |"
+        )
+    ratio = statistics.mean(r[2] for r in rows[:2]) / full_s
+    print(f"updates adding 1 and 100 articles / full build: {ratio:.3f}x")
+
+
 def how(report: UpdateReport) -> str:
     """What an update did when it could not apply the changes alone: a full build, and why."""
     return f" (full build: {report.reason})" if report.full else ""
@@ -117,7 +135,7 @@ def run(passages: int, sizes: list[int], work: Path, verify: bool) -> int:
     manifest = build_index(corpus, index_dir)
     full_s = time.perf_counter() - started
     asked = [" ".join(q) for q in questions(tokens, 60, seed=4)]
-    rows = []
+    rows: list[Row] = []
     ok = True
     for size in sizes:
         new = range(base_articles, base_articles + size)
@@ -152,26 +170,12 @@ def run(passages: int, sizes: list[int], work: Path, verify: bool) -> int:
     busy = latencies(service, asked, until=done)
     worker.join()
 
-    print(
-        f"\n{manifest.passages:,} passages in {manifest.articles:,} article files; full build {full_s:.2f} s"
-    )
-    print()
-    print("| articles | add s | passages after | remove s | passages after | same answers as a full build |")
-    print("|--:|--:|--:|--:|--:|---|")
-    for size, added, added_s, checked, removed, removed_s, checked_removed in rows:
-        check = "-" if checked is None else ("yes" if checked and checked_removed else "NO")
-        print(
-            f"| {size:,} | {added_s:.2f}{how(added)} | {added.manifest.passages:,} | "
-            f"{removed_s:.2f}{how(removed)} | {removed.manifest.passages:,} | {check} |"
-        )
+    print_table(f"{manifest.passages:,} passages in {manifest.articles:,} article files", full_s, rows)
     print(
         f"\nanswers (QAService.answer, {len(asked)} questions): idle p50 {percentile(idle, 0.5):.1f} ms, "
         f"p95 {percentile(idle, 0.95):.1f} ms; while adding {extra:,} articles in {outcome[0]:.1f} s "
         f"({len(busy)} answers): p50 {percentile(busy, 0.5):.1f} ms, p95 {percentile(busy, 0.95):.1f} ms, "
         f"max {max(busy) * 1000:.1f} ms"
-    )
-    print(
-        f"update of 1 and 100 articles / full build: {statistics.mean(r[2] for r in rows[:2]) / full_s:.3f}x"
     )
     return 0 if ok else 1
 

@@ -236,34 +236,21 @@ def _apply(
     same_files = plan.stamps == state.files and not any(plan.reading.skipped.values())
     if not (goners or plan.added) and same_files and fingerprint == live.manifest.corpus_fingerprint:
         return UpdateReport(live.manifest, 0, 0, 0, False), None
-    if any(state.articles[doc_id].count == 0 for doc_id in goners):
-        return None, "an article without passages was removed"
-    base = {segment.name: b for segment, b in zip(engine.segments, engine.bases, strict=False)}
-    remove = [
-        base[p.segment] + p.first + i for p in (state.articles[d] for d in goners) for i in range(p.count)
-    ]
-    if engine.n_ids and (engine.removed + len(remove)) / engine.n_ids > max_removed:
-        share = (engine.removed + len(remove)) / engine.n_ids
-        return None, f"{share:.0%} of its passages would be removed"
+    remove, reason = _tombstones(live, goners, max_removed)
+    if remove is None:
+        return None, reason
     fresh_chunks = [chunk for article in plan.fresh for chunk in chunk_article(article, config.chunking)]
     drop = _to_merge(engine, remove, max_segments, bool(fresh_chunks))
     if any(p.count == 0 and p.segment in drop for p in state.articles.values()):
         return None, "a segment to merge holds an article without passages"
     carried, carried_chunks = _carried(live, drop, set(goners))
     articles, chunks = [*carried, *plan.fresh], [*carried_chunks, *fresh_chunks]
-    analyzer = Analyzer(config.analyzer)
-
-    def terms() -> Iterator[list[str]]:
-        titles = {article.doc_id: analyzer.tokens(article.title) for article in articles}
-        for chunk in chunks:
-            yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
-
     if progress is not None:
         progress("indexing", 0, len(chunks))
-    updated_engine = engine.updated(remove=remove, drop=drop, add=terms())
-    segment = updated_engine.segments[-1].name if chunks else None
+    updated_engine = engine.updated(remove=remove, drop=drop, add=_terms(config, articles, chunks))
     kept = {*state.articles} - {*goners} - {a.doc_id for a in carried}
     placed = {doc_id: state.articles[doc_id] for doc_id in kept}
+    segment = updated_engine.segments[-1].name if chunks else None
     if segment is not None:
         digests = {**{a.doc_id: state.articles[a.doc_id].digest for a in carried}, **plan.digests}
         placed.update(place(articles, chunks, segment, digests))
@@ -290,6 +277,28 @@ def _apply(
         len(fresh_chunks),
     )
     return UpdateReport(manifest, len(plan.added), len(plan.updated), len(plan.removed), False), None
+
+
+def _tombstones(live: Live, goners: list[str], max_removed: float) -> tuple[list[int] | None, str | None]:
+    """The passage ids of the articles `goners`, or None and why they cannot be removed in place."""
+    engine, state = live.engine, live.state
+    if any(state.articles[doc_id].count == 0 for doc_id in goners):
+        return None, "an article without passages was removed"
+    base = dict(zip((s.name for s in engine.segments), engine.bases, strict=False))
+    placed = (state.articles[doc_id] for doc_id in goners)
+    remove = [base[p.segment] + p.first + i for p in placed for i in range(p.count)]
+    share = (engine.removed + len(remove)) / engine.n_ids if engine.n_ids else 0.0
+    if share > max_removed:
+        return None, f"{share:.0%} of its passages would be removed"
+    return remove, None
+
+
+def _terms(config: IndexConfig, articles: list[Article], chunks: list[Chunk]) -> Iterator[list[str]]:
+    """Each passage's terms, as a full build makes them: its article's title words, then its own."""
+    analyzer = Analyzer(config.analyzer)
+    titles = {article.doc_id: analyzer.tokens(article.title) for article in articles}
+    for chunk in chunks:
+        yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
 
 
 def _to_merge(engine: InvertedIndex, remove: list[int], max_segments: int, adding: bool) -> set[str]:
