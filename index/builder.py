@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .analyzer import Analyzer
-from .changes import CORPUS_STATE, CorpusState, Stamp, file_stamps, place, skips_by_file
+from .changes import CORPUS_STATE, CorpusState, place, skips_by_file
 from .chunker import ChunkingConfig, chunk_article
+from .corpusscan import Stamp, scan_corpus
 from .errors import EmptyCorpusError, IndexWriteError
 from .inverted import InvertedIndex
-from .loader import Corpus, SkippedFile, corpus_files, corpus_fingerprint, load_corpus
+from .loader import Corpus, SkippedFile, corpus_files, load_corpus
 from .models import Article, Chunk
 from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus
 from .records import write_records
@@ -99,8 +100,8 @@ def _build_and_publish(
 ) -> Manifest:
     """Load, chunk and analyze `corpus`, then publish it as a new generation; call with the lock held."""
     started = time.perf_counter()
-    fingerprint = corpus_fingerprint(corpus)
-    stamps = file_stamps(corpus)[0]  # before reading: a file changed meanwhile is read again next time
+    scan = scan_corpus(corpus)  # before reading: a file changed meanwhile is read again next time
+    fingerprint, stamps = scan.fingerprint, scan.stamps
     loaded = load_corpus(corpus, (lambda done, total: progress("reading", done, total)) if progress else None)
     chunks = _chunk_all(loaded, config.chunking)
     if not chunks:
@@ -128,8 +129,8 @@ def _build_in_parallel(
 ) -> Manifest:
     """Like `_build_and_publish`, with the corpus read by worker processes while the index fills."""
     started = time.perf_counter()
-    fingerprint = corpus_fingerprint(corpus)
-    stamps = file_stamps(corpus)[0]
+    scan = scan_corpus(corpus)
+    fingerprint, stamps = scan.fingerprint, scan.stamps
 
     parallel.read()
     if not parallel.chunks:

@@ -27,22 +27,19 @@ from .analyzer import Analyzer
 from .builder import DEFAULT_CONFIG, Progress, full_build, new_manifest, publish
 from .changes import (
     CORPUS_STATE,
-    UNSURE,
     CorpusState,
     FileReading,
     Placed,
-    Stamp,
     article_digest,
-    file_stamps,
     place,
     read_files,
 )
 from .chunker import chunk_article
+from .corpusscan import UNSURE, Scan, Stamp, scan_corpus
 from .errors import ArticleQAError, IndexMissingError
 from .generation import load_generation
 from .inverted import InvertedIndex
 from .inverted.segment import segment_files
-from .loader import corpus_files, corpus_fingerprint
 from .manifest import REBUILD_HINT, Manifest
 from .models import Article, Chunk
 from .pipeline import MIN_PARALLEL_BYTES
@@ -94,8 +91,7 @@ class Live:
 class Plan:
     """The corpus's changes since the live generation."""
 
-    stamps: dict[str, tuple[int, int]]
-    listing_skipped: int
+    scan: Scan
     reading: FileReading
     changed_files: list[str]
     gone_files: list[str]
@@ -125,7 +121,7 @@ def update_index(
         IndexDirectoryError: `index_dir` is a file, cannot be written, or is not an index folder.
         IndexWriteError: the new index could not be written (the previous one stays live).
     """
-    corpus_files(corpus)  # a missing corpus is reported before the index folder is touched
+    scan = scan_corpus(corpus)  # a missing corpus is reported before the index folder is touched
     store = IndexStore(index_dir)
     before = live_generation(index_dir)
     with store.lock():
@@ -133,7 +129,7 @@ def update_index(
         live, reason = _open_live(store, corpus, config)
         if live is not None and not full:
             limits = (max_segments, max_removed, started)
-            report, reason = _try_update(store, corpus, config, live, limits, progress)
+            report, reason = _try_update(store, (corpus, scan), config, live, limits, progress)
             if report is not None:
                 if report.manifest is live.manifest and live.generation.name != before:
                     log.info("the index in %s was built meanwhile by another process; using it", index_dir)
@@ -153,17 +149,17 @@ def update_index(
 
 def _try_update(
     store: IndexStore,
-    corpus: Path,
+    corpus: tuple[Path, Scan],
     config: IndexConfig,
     live: Live,
     limits: tuple[int, float, float],
     progress: Progress | None,
 ) -> tuple[UpdateReport | None, str | None]:
     """The report of an update of `live`, or None and why the index must be rebuilt instead."""
-    plan, reason = _plan(corpus, live.state)
+    plan, reason = _plan(*corpus, live.state)
     if plan is None:
         return None, reason
-    return _apply(store, corpus, config, live, plan, limits, progress)
+    return _apply(store, corpus[0], config, live, plan, limits, progress)
 
 
 def _open_live(store: IndexStore, corpus: Path, config: IndexConfig) -> tuple[Live | None, str | None]:
@@ -187,14 +183,13 @@ def _open_live(store: IndexStore, corpus: Path, config: IndexConfig) -> tuple[Li
     return Live(generation, manifest, engine, records, state), None
 
 
-def _plan(corpus: Path, state: CorpusState) -> tuple[Plan | None, str | None]:
-    """What changed in `corpus` since `state`, reading only the files whose size or time changed."""
-    stamps, listing_skipped = file_stamps(corpus)
+def _plan(corpus: Path, scan: Scan, state: CorpusState) -> tuple[Plan | None, str | None]:
+    """What changed in `corpus` (`scan`) since `state`, reading only the files whose size or time changed."""
+    stamps = scan.stamps
     changed = sorted(name for name, stamp in stamps.items() if _must_read(state.files.get(name), stamp))
     gone = sorted(set(state.files) - set(stamps))
-    reading = read_files(corpus, changed)
-    by_file = state.by_file()
-    before = {doc_id for name in [*changed, *gone] for doc_id in by_file.get(name, ())}
+    reading = read_files(corpus, {name: scan.paths[name] for name in changed})
+    before = state.ids_in([*changed, *gone])
     new: dict[str, Article] = {}
     for article in reading.articles:
         if article.doc_id in new or (article.doc_id in state.articles and article.doc_id not in before):
@@ -210,12 +205,12 @@ def _plan(corpus: Path, state: CorpusState) -> tuple[Plan | None, str | None]:
     removed = sorted(before - new.keys())
     fresh_ids = {*added, *updated}
     fresh = [article for article in reading.articles if article.doc_id in fresh_ids]
-    plan = Plan(stamps, listing_skipped, reading, changed, gone, fresh, digests, added, updated, removed)
+    plan = Plan(scan, reading, changed, gone, fresh, digests, added, updated, removed)
     return plan, None
 
 
 def _must_read(known: Stamp | None, found: Stamp) -> bool:
-    """True for a new file, a changed one, and one stamped in the moment it changed (see `file_stamps`)."""
+    """True for a new file, a changed one, and one stamped in the moment it changed (`corpusscan`)."""
     return known != found or found == UNSURE
 
 
@@ -231,9 +226,9 @@ def _apply(
     """Publish `plan` as a new generation; None and why when the index must be rebuilt instead."""
     max_segments, max_removed, started = limits
     engine, state = live.engine, live.state
-    fingerprint = corpus_fingerprint(corpus)
+    fingerprint = plan.scan.fingerprint
     goners = [*plan.removed, *plan.updated]
-    same_files = plan.stamps == state.files and not any(plan.reading.skipped.values())
+    same_files = plan.scan.stamps == state.files and not any(plan.reading.skipped.values())
     if not (goners or plan.added) and same_files and fingerprint == live.manifest.corpus_fingerprint:
         return UpdateReport(live.manifest, 0, 0, 0, False), None
     remove, reason = _tombstones(live, goners, max_removed)
@@ -241,7 +236,7 @@ def _apply(
         return None, reason
     fresh_chunks = [chunk for article in plan.fresh for chunk in chunk_article(article, config.chunking)]
     drop = _to_merge(engine, remove, max_segments, bool(fresh_chunks))
-    if any(p.count == 0 and p.segment in drop for p in state.articles.values()):
+    if any(p.passages == 0 and p.segment in drop for p in state.articles.values()):
         return None, "a segment to merge holds an article without passages"
     carried, carried_chunks = _carried(live, drop, set(goners))
     articles, chunks = [*carried, *plan.fresh], [*carried_chunks, *fresh_chunks]
@@ -282,11 +277,11 @@ def _apply(
 def _tombstones(live: Live, goners: list[str], max_removed: float) -> tuple[list[int] | None, str | None]:
     """The passage ids of the articles `goners`, or None and why they cannot be removed in place."""
     engine, state = live.engine, live.state
-    if any(state.articles[doc_id].count == 0 for doc_id in goners):
+    if any(state.articles[doc_id].passages == 0 for doc_id in goners):
         return None, "an article without passages was removed"
     base = dict(zip((s.name for s in engine.segments), engine.bases, strict=False))
     placed = (state.articles[doc_id] for doc_id in goners)
-    remove = [base[p.segment] + p.first + i for p in placed for i in range(p.count)]
+    remove = [base[p.segment] + p.first + i for p in placed for i in range(p.passages)]
     share = (engine.removed + len(remove)) / engine.n_ids if engine.n_ids else 0.0
     if share > max_removed:
         return None, f"{share:.0%} of its passages would be removed"
@@ -327,7 +322,7 @@ def _carried(live: Live, drop: set[str], goners: set[str]) -> tuple[list[Article
     )
     articles, chunks = [], []
     for first, _, placed in found:
-        chunks += [live.records.chunk(first + i) for i in range(placed.count)]
+        chunks += [live.records.chunk(first + i) for i in range(placed.passages)]
         record = live.records.article_record(live.records.article_row(first))
         articles.append(_stored_article(record, placed))
     return articles, chunks
@@ -351,9 +346,10 @@ def _stored_article(record: dict[str, str | None], placed: Placed) -> Article:
 def _new_state(state: CorpusState, plan: Plan, placed: dict[str, Placed]) -> CorpusState:
     """The corpus state after `plan`: re-read files count their skipped records anew."""
     reread = set(plan.changed_files)
-    skipped = {n: c for n, c in state.skipped.items() if n in plan.stamps and n not in reread}
+    scan = plan.scan
+    skipped = {n: c for n, c in state.skipped.items() if n in scan.stamps and n not in reread}
     skipped.update({name: count for name, count in plan.reading.skipped.items() if count})
-    return CorpusState(plan.stamps, skipped, placed, plan.listing_skipped)
+    return CorpusState(scan.stamps, skipped, placed, scan.listing_skipped)
 
 
 def _linked_files(live: Live, engine: InvertedIndex, new_segment: str | None) -> list[str]:

@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 from bot.cli import main
 from index import IndexConfig, QAService, build_index, update_index
 from index.bm25 import BM25Params
+from index.corpusfiles import corpus_fingerprint, list_corpus
+from index.corpusscan import scan_corpus
+from index.loader import relative_name
 from index.store import IndexStore
 from tests.news_corpus import NEWS_FILES, NEWS_QUESTIONS
 from tests.test_watch import FERRY_STRIKE, MARKET_NOTE
@@ -265,3 +268,29 @@ def test_index_command_updates_and_rebuilds_with_full(
     assert (
         out.startswith("added 0, updated 0, removed 1 articles; index now ") and "(built in full in " in out
     )
+
+
+@pytest.mark.parametrize("with_links", [False, True])
+def test_the_quick_scan_lists_and_fingerprints_as_a_build_does(tmp_path: Path, with_links: bool) -> None:
+    corpus = tmp_path / "corpus"
+    files = {
+        "ferry-strike.txt": FERRY_STRIKE,
+        "markets/note.md": MARKET_NOTE,
+        "markets/Zürich ferries.md": MARKET_NOTE,
+        "b/a/wire.json": json.dumps({"title": "Strike", "text": FERRY_STRIKE}),
+        ".hidden/secret.txt": FERRY_STRIKE,
+        "markets/.draft.txt": FERRY_STRIKE,
+        "scan.pdf": "%PDF-1.4",
+    }
+    for name, text in files.items():
+        write(corpus, name, text)
+    if with_links:
+        (corpus / "inside.txt").symlink_to(corpus / "ferry-strike.txt")
+        (tmp_path / "outside.txt").write_text(FERRY_STRIKE, encoding="utf-8")
+        (corpus / "outside.txt").symlink_to(tmp_path / "outside.txt")
+    scan = scan_corpus(corpus)
+    listing = list_corpus(corpus)
+    assert scan.fingerprint == corpus_fingerprint(corpus)
+    assert list(scan.stamps) == [relative_name(path, corpus) for path in listing.articles]
+    assert list(scan.paths.values()) == [str(path) for path in listing.articles]
+    assert scan.listing_skipped == len(listing.others) == 1
