@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from index import (
     AnalyzerConfig,
@@ -18,7 +18,6 @@ from index import (
     IndexMissingError,
     Manifest,
     QAService,
-    UpdateReport,
     heal_index,
     open_index,
     stale_warning,
@@ -27,6 +26,9 @@ from index import (
 
 from .config import Settings
 from .progress import StderrProgress
+
+if TYPE_CHECKING:
+    from index import UpdateReport  # loads the build side: only when a command updates
 
 log = logging.getLogger(__name__)
 
