@@ -387,7 +387,7 @@ class IndexStore:
                 path.unlink(missing_ok=True)
             elif is_own_staging(path):
                 log.debug("removing unfinished build %s", path.name)
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_generation(path)
         # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
         # that nothing points to; with the lock held, no other build can be about to point to it.
         self._remove_old(keep=self._pointer())
@@ -396,7 +396,7 @@ class IndexStore:
         # Running readers keep their memory-mapped files alive after unlinking (POSIX).
         for path in self.directory.iterdir():
             if path.name != keep and is_own_generation(path):
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_generation(path)
 
 
 def _is_open_file(fd: int, path: Path) -> bool:
@@ -405,6 +405,26 @@ def _is_open_file(fd: int, path: Path) -> bool:
         return os.path.samestat(os.fstat(fd), path.stat())
     except OSError:
         return False
+
+
+def _remove_generation(path: Path) -> None:
+    """Remove a generation or staging folder, the files that prove it is ours (manifest, staging mark)
+    last: a removal killed halfway leaves a folder that the next build still recognizes and removes."""
+    proofs = (MANIFEST, STAGING_MARK)
+    try:
+        entries = list(os.scandir(path))
+        for entry in entries:
+            if entry.name not in proofs:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+        for name in proofs:
+            with contextlib.suppress(FileNotFoundError):
+                (path / name).unlink()
+        path.rmdir()
+    except OSError as err:
+        log.debug("could not remove %s fully (%s)", path.name, err)
 
 
 def _remove_if_folder(path: Path) -> None:
