@@ -373,6 +373,10 @@ class IndexStore:
         self._remove_old(keep=name)
         return manifest
 
+    def remove_leftovers(self) -> None:
+        """Remove what killed builds and updates left; call with the lock held."""
+        self._remove_leftovers()
+
     def _pointer(self) -> str | None:
         try:
             return (self.directory / CURRENT).read_text(encoding="utf-8").strip()
@@ -388,6 +392,8 @@ class IndexStore:
             elif is_own_staging(path):
                 log.debug("removing unfinished build %s", path.name)
                 _remove_generation(path)
+            elif is_generation_name(path.name) and _is_empty_folder(path):
+                path.rmdir()  # a removal killed after its last file
         # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
         # that nothing points to; with the lock held, no other build can be about to point to it.
         self._remove_old(keep=self._pointer())
@@ -425,6 +431,13 @@ def _remove_generation(path: Path) -> None:
         path.rmdir()
     except OSError as err:
         log.debug("could not remove %s fully (%s)", path.name, err)
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    except OSError:
+        return False
 
 
 def _remove_if_folder(path: Path) -> None:

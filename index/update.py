@@ -131,8 +131,13 @@ def update_index(
             limits = (max_segments, max_removed, started)
             report, reason = _try_update(store, (corpus, scan), config, live, limits, progress)
             if report is not None:
-                if report.manifest is live.manifest and live.generation.name != before:
-                    log.info("the index in %s was built meanwhile by another process; using it", index_dir)
+                if report.manifest is live.manifest:  # nothing to publish, but what killed runs left
+                    store.remove_leftovers()
+                    if live.generation.name != before:
+                        log.info(
+                            "the index in %s was built meanwhile by another process; using it",
+                            store.directory,
+                        )
                 return report
         if reason and not full:
             log.info("rebuilding the whole index: %s", reason)
