@@ -1,6 +1,7 @@
 """Kill index builds with SIGKILL at random moments, then check the index still loads and answers right.
 
     python -m benchmarks.crash_loop --articles 3000 --kills 100
+    python -m benchmarks.crash_loop --articles 3000 --kills 100 --updates   # mostly in-place updates
 
 Each round changes one "vault" article (its code word identifies the build), starts `build_index` in a
 subprocess, SIGKILLs it at a random moment (half of the kills land in the build's last part: writing
@@ -8,6 +9,10 @@ files, fsync, rename, pointer swap), then opens the index: it must load, pass a 
 answer with the code of the last finished build or of a later one, never an older one. Builds that
 finish before their kill are counted too. At the end, `open_service` must serve the current corpus and
 leave nothing behind but the live generation. Prints the figures; exits 1 on any failure.
+
+With --updates, four rounds in five run `update_index` instead (the vault article changed, one article
+added and one removed: its segments linked, tombstones written, segments merged now and then), so
+kills land in updates too.
 """
 
 from __future__ import annotations
@@ -46,13 +51,17 @@ BUILD_CHILD = """
 import sys, time
 from pathlib import Path
 from index.builder import build_index
+from index.update import update_index
 seen = set()
 def progress(stage, done, total):
     if stage not in seen:
         seen.add(stage)
         print("stage", stage, time.monotonic(), flush=True)
 print("ready", time.monotonic(), flush=True)
-build_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
+if sys.argv[3] == "update":
+    update_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
+else:
+    build_index(Path(sys.argv[1]), Path(sys.argv[2]), progress=progress)
 print("done", time.monotonic(), flush=True)
 """
 
@@ -90,6 +99,14 @@ def write_vault(folder: Path, code: str) -> None:
     )
 
 
+def write_extra(folder: Path, number: int) -> None:
+    """The one extra article, replaced by the next each round: an update adds one and removes one."""
+    (folder / f"extra-{number - 1}.txt").unlink(missing_ok=True)
+    (folder / f"extra-{number}.txt").write_text(
+        f"Harbour report {number}\n\nThe ferry timetable changes for the {number}th time.\n", encoding="utf-8"
+    )
+
+
 def vault_code(service: QAService) -> str | None:
     answer = service.answer("secret vault code")
     codes = {m.group(1) for p in answer.passages for m in re.finditer(r"vault code is (\w+)", p.text)}
@@ -116,15 +133,18 @@ def leftovers(index_dir: Path, live: str | None) -> list[str]:
     return kinds
 
 
-def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
+def run(articles: int, kills: int, seed: int, workdir: Path, updates: bool = False) -> int:
     corpus, index_dir = workdir / "corpus", workdir / "index"
     write_corpus(corpus, articles)
+    write_extra(corpus, 0)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLE_QA_", "DISCORD_"))}
     env["PYTHONPATH"] = str(ROOT)
     rng = random.Random(seed)
     possible: list[str] = []
     loaded_once = False
-    whole, tail = 4.0, 0.5  # seconds a build takes, and from its "indexing" report to its end (updated)
+    # Seconds a build (an update) takes, and from its "indexing" report to its end (measured as they run).
+    timing = {"build": (4.0, 0.5), "update": (1.0, 0.3)}
+    modes: collections.Counter[str] = collections.Counter()
     phases: collections.Counter[str] = collections.Counter()
     left: collections.Counter[str] = collections.Counter()
     load_seconds: list[float] = []
@@ -135,9 +155,12 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
         code = f"code{rounds}"
         rounds += 1
         write_vault(corpus, code)
+        write_extra(corpus, rounds)
         possible.append(code)
+        mode = "update" if updates and rounds > 1 and rng.random() < 0.8 else "build"
+        whole, tail = timing[mode]
         proc = subprocess.Popen(
-            [sys.executable, "-c", BUILD_CHILD, str(corpus), str(index_dir)],
+            [sys.executable, "-c", BUILD_CHILD, str(corpus), str(index_dir), mode],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -163,10 +186,12 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
         if "done" in stages:
             finished += 1
             possible = [code]
-            whole, tail = stages["done"], stages["done"] - stages.get("indexing", 0.0)
-            build_seconds.append(stages["done"])
+            timing[mode] = (stages["done"], stages["done"] - stages.get("indexing", 0.0))
+            if mode == "build":
+                build_seconds.append(stages["done"])
         else:
             survived += 1
+            modes[mode] += 1
             last = max(stages, key=stages.__getitem__) if stages else "starting"
             phases["writing and publishing" if last == "indexing" else last] += 1
 
@@ -185,7 +210,7 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
             if found not in possible:
                 print(f"FAIL: the index answers {found!r}, expected one of {possible}", file=sys.stderr)
                 return 1
-            if service.manifest.articles != articles + 1:
+            if service.manifest.articles != articles + 2:
                 print(f"FAIL: {service.manifest.articles} articles", file=sys.stderr)
                 return 1
             possible = possible[possible.index(found) :]
@@ -207,6 +232,8 @@ def run(articles: int, kills: int, seed: int, workdir: Path) -> int:
 
     print(f"articles per build:        {articles:,}")
     print(f"kills survived:            {survived} (in {rounds} builds; {finished} finished before the kill)")
+    if updates:
+        print(f"  of them in updates:      {modes['update']}")
     for phase in ("starting", "reading", "writing and publishing"):
         print(f"  killed while {phase + ':':24s}{phases[phase]}")
     print("found right after a kill (each build removes what earlier kills left):")
@@ -227,6 +254,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=3000, help="articles in the corpus (default 3000)")
     parser.add_argument("--kills", type=int, default=100, help="builds to kill (default 100)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the kill moments")
+    parser.add_argument("--updates", action="store_true", help="run in-place updates in most rounds")
     parser.add_argument(
         "--workdir", type=Path, help="where to put the corpus and index (default: a temp dir)"
     )
@@ -234,9 +262,9 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="  (log) %(levelname)s: %(message)s")
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        return run(args.articles, args.kills, args.seed, args.workdir)
+        return run(args.articles, args.kills, args.seed, args.workdir, args.updates)
     with tempfile.TemporaryDirectory(prefix="article-qa-crash-") as tmp:
-        return run(args.articles, args.kills, args.seed, Path(tmp))
+        return run(args.articles, args.kills, args.seed, Path(tmp), args.updates)
 
 
 if __name__ == "__main__":

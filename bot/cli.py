@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "index":
         if args.verify:
             return commands.run_verify(settings, sys.stdout)
-        return _interruptible_index(settings)
+        return _interruptible_index(settings, full=args.full)
     if args.command == "ask":
         return commands.run_ask(
             settings,
@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(f"unhandled command {args.command}")
 
 
-def _interruptible_index(settings: Settings) -> int:
+def _interruptible_index(settings: Settings, *, full: bool = False) -> int:
     """`article-qa index`, saying on Ctrl-C which index is live afterwards."""
     from index import live_generation
 
@@ -161,7 +161,7 @@ def _interruptible_index(settings: Settings) -> int:
 
     before = live_generation(settings.index_dir)
     try:
-        return commands.run_index(settings, sys.stdout)
+        return commands.run_index(settings, sys.stdout, full=full)
     except KeyboardInterrupt:
         after = live_generation(settings.index_dir)
         if after is None:

@@ -31,7 +31,7 @@ from .config import Settings
 from .exitcodes import EXIT_ERROR, EXIT_OK
 from .render import timeline_json, timeline_text, to_json, to_text
 from .repl import NO_WORDS, readline_history, run_repl, shortfall
-from .service import build, index_config, open_service, recover_from_damage, user_message
+from .service import build, index_config, open_service, recover_from_damage, update, user_message
 from .state import REPL_HISTORY, state_path
 from .terminal import age, bold_style
 from .timeexpr import search_filter
@@ -95,15 +95,18 @@ def open_answering(settings: Settings, *, rebuild: bool = False) -> QAService:
     return open_service(settings, rebuild=rebuild, stream=sys.stderr)
 
 
-def run_index(settings: Settings, out: TextIO) -> int:
-    """`article-qa index`: build the index and say what it holds and which corpus it answers from."""
+def run_index(settings: Settings, out: TextIO, *, full: bool = False) -> int:
+    """`article-qa index`: bring the index up to date (rebuild it with `full`) and say what changed, what
+    it holds and which corpus it answers from."""
     warn_if_replacing(settings)
-    manifest = build(settings, stream=sys.stderr)
+    report = update(settings, full=full, stream=sys.stderr)
+    manifest = report.manifest
     skipped = manifest.skipped_files
     skipped_text = f", {count(skipped, 'file or record', 'files or records')} skipped" if skipped else ""
+    how = "built in full" if report.full else "updated"
     out.write(
-        f"Indexed {count(manifest.passages, 'passage')} from {count(manifest.articles, 'article')} of "
-        f"{_local(manifest)} in {manifest.build_seconds:.2f} s{skipped_text} -> {settings.index_dir}\n"
+        f"{report.summary} from {count(manifest.articles, 'article')} of {_local(manifest)} "
+        f"({how} in {manifest.build_seconds:.2f} s{skipped_text}) -> {settings.index_dir}\n"
     )
     return EXIT_OK
 

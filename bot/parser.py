@@ -182,6 +182,12 @@ def _index_parser(commands: Commands[argparse.ArgumentParser]) -> None:
         ),
     )
     index.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild the whole index from scratch instead of updating it with the articles added, "
+        "changed or removed since it was built",
+    )
+    index.add_argument(
         "--verify",
         action="store_true",
         help="check every file of the existing index against its checksums instead of building it, "

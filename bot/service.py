@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from index import (
     AnalyzerConfig,
@@ -26,6 +26,9 @@ from index import (
 
 from .config import Settings
 from .progress import StderrProgress
+
+if TYPE_CHECKING:
+    from index import UpdateReport  # loads the build side: only when a command updates
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,31 @@ def build(settings: Settings, *, stream: TextIO | None = None, skip_if_current: 
     )
 
 
+def update(settings: Settings, *, full: bool = False, stream: TextIO | None = None) -> UpdateReport:
+    """Bring the index of the configured corpus up to date (with `full`, rebuild it from scratch), with
+    progress on `stream` (stderr by default)."""
+    from index import update_index  # the corpus reader loads only when a command builds
+
+    return update_index(
+        settings.corpus,
+        settings.index_dir,
+        index_config(settings),
+        StderrProgress(stream),
+        full=full,
+        workers=settings.build_workers,
+    )
+
+
 def _builder(settings: Settings) -> Builder:
-    """`build_index` with the configured number of worker processes."""
+    """Updates the index of a changed corpus; rebuilds it (`build_index`) when asked to, or when damaged,
+    with the configured number of worker processes."""
 
-    def build_with_workers(*args: Any, **kwargs: Any) -> Manifest:
-        from index import build_index
+    def build_with_workers(*args: Any, skip_if_current: bool = False, **kwargs: Any) -> Manifest:
+        from index import build_index, update_index
 
-        return build_index(*args, workers=settings.build_workers, **kwargs)
+        if skip_if_current and kwargs.get("replacing") is None:
+            return update_index(*args, workers=settings.build_workers).manifest
+        return build_index(*args, workers=settings.build_workers, skip_if_current=skip_if_current, **kwargs)
 
     return build_with_workers
 

@@ -15,7 +15,7 @@ import watchfiles
 from index import SUFFIXES, ArticleQAError, Manifest, index_status
 
 from .config import Settings
-from .service import build, index_config
+from .service import index_config, update
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Man
     """Bring the index up to date with the corpus after `changed` (files added, edited or deleted; a
     folder stands for everything under it, since files written into a new folder can beat its watch).
 
-    It rebuilds the whole index when the corpus differs from it, and does nothing otherwise; an
-    incremental update can take its place without callers changing. Returns the new manifest, if built.
+    When the corpus differs from the index, the articles added, changed or removed are applied to it
+    (`index.update_index`); otherwise nothing happens. Returns the new manifest, if one was published.
 
     Raises:
         ArticleQAError: the index cannot be built (for instance the corpus is now empty).
@@ -38,7 +38,9 @@ def on_corpus_changed(settings: Settings, changed: Collection[Path] = ()) -> Man
         return None
     what = f" ({len(changed)} path{'s' * (len(changed) != 1)})" if changed else ""
     log.info("the corpus changed%s: updating the index", what)
-    return build(settings, skip_if_current=True)
+    report = update(settings)
+    log.info("%s", report.summary)
+    return report.manifest
 
 
 class CorpusWatcher:

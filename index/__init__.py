@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from .question import normalize_question
     from .rerank import FEATURES, RerankConfig, without
     from .settings import IndexConfig, IndexStatus, corpus_label, corpus_path, index_status, live_generation
+    from .update import UpdateReport, update_index
 
 _EXPORTS = {
     "analyzer": ("AnalyzerConfig",),
@@ -69,6 +70,7 @@ _EXPORTS = {
     ),
     "bm25": ("BM25Params",),
     "builder": ("Progress", "build_index"),
+    "update": ("UpdateReport", "update_index"),
     "chunker": ("ChunkingConfig",),
     "corpusfiles": ("SUFFIXES", "corpus_files"),
     "errors": (
@@ -154,6 +156,7 @@ __all__ = [
     "Story",
     "Timeline",
     "TimelineEntry",
+    "UpdateReport",
     "build_index",
     "corpus_files",
     "corpus_label",
@@ -172,6 +175,7 @@ __all__ = [
     "run_questions",
     "stale_warning",
     "summarize",
+    "update_index",
     "verify_index",
     "without",
     "without_hint",

@@ -23,8 +23,8 @@ from .generation import load_generation
 from .inverted.search import Allowed
 from .models import Answer, Chunk, IndexStats, Passage, Source, Timeline
 from .question import normalize_question
-from .records import Records
 from .rerank import RerankConfig
+from .segmented import LiveRecords
 from .settings import IndexConfig, corpus_label, staleness
 from .short_answer import ShortAnswerConfig, short_answer
 from .store import IndexStore, Manifest
@@ -101,7 +101,7 @@ class QAService:
     def __init__(
         self,
         engine: Engine,
-        records: Records,
+        records: LiveRecords,
         manifest: Manifest,
         config: AnswerConfig = AnswerConfig(),
         index_dir: Path = Path(),
@@ -252,7 +252,8 @@ class QAService:
         if self._digests is not None:
             return self._digests
         rows = self._records.passage_articles()
-        order = np.argsort(rows, kind="stable")  # each article's passages together, in passage order
+        live = np.flatnonzero(rows >= 0)  # removed passages (row -1) belong to no article
+        order = live[np.argsort(rows[live], kind="stable")]  # each article's passages together, in order
         checksums = self._records.passage_checksums()[order]
         present, starts = np.unique(rows[order], return_index=True)
         ends = [*starts[1:].tolist(), len(order)]

@@ -8,12 +8,15 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .analyzer import Analyzer
+from .changes import CORPUS_STATE, CorpusState, place, skips_by_file
 from .chunker import ChunkingConfig, chunk_article
+from .corpusscan import Stamp, scan_corpus
 from .errors import EmptyCorpusError, IndexWriteError
 from .inverted import InvertedIndex
-from .loader import Corpus, corpus_files, corpus_fingerprint, load_corpus
+from .loader import Corpus, SkippedFile, corpus_files, load_corpus
 from .models import Article, Chunk
 from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus
 from .records import write_records
@@ -63,18 +66,7 @@ def build_index(
         if (skip_if_current or replaced) and index_status(corpus, index_dir, config).usable:
             log.info("the index in %s was built meanwhile by another process; using it", index_dir)
             return store.read_manifest()
-        workers = (os.cpu_count() or 1) if workers is None else workers
-        parallel = (
-            ParallelCorpus(corpus, config.analyzer, config.chunking, workers, progress)
-            if workers > 1
-            else None
-        )
-        if parallel is not None and parallel.total_bytes >= min_parallel_bytes:
-            log.debug("reading the corpus with %d worker processes", workers)
-            manifest = _build_in_parallel(store, corpus, config, parallel)
-        else:
-            log.debug("reading the corpus in this process")
-            manifest = _build_and_publish(store, corpus, config, progress)
+        manifest = full_build(store, corpus, config, progress, workers, min_parallel_bytes)
     log.info(
         "indexed %d passages from %d articles in %.2f s",
         manifest.passages,
@@ -84,12 +76,33 @@ def build_index(
     return manifest
 
 
+def full_build(
+    store: IndexStore,
+    corpus: Path,
+    config: IndexConfig,
+    progress: Progress | None,
+    workers: int | None,
+    min_parallel_bytes: int,
+) -> Manifest:
+    """Build the whole index of `corpus` and publish it; call with the lock held."""
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    parallel = (
+        ParallelCorpus(corpus, config.analyzer, config.chunking, workers, progress) if workers > 1 else None
+    )
+    if parallel is not None and parallel.total_bytes >= min_parallel_bytes:
+        log.debug("reading the corpus with %d worker processes", workers)
+        return _build_in_parallel(store, corpus, config, parallel)
+    log.debug("reading the corpus in this process")
+    return _build_and_publish(store, corpus, config, progress)
+
+
 def _build_and_publish(
     store: IndexStore, corpus: Path, config: IndexConfig, progress: Progress | None
 ) -> Manifest:
     """Load, chunk and analyze `corpus`, then publish it as a new generation; call with the lock held."""
     started = time.perf_counter()
-    fingerprint = corpus_fingerprint(corpus)
+    scan = scan_corpus(corpus)  # before reading: a file changed meanwhile is read again next time
+    fingerprint, stamps = scan.fingerprint, scan.stamps
     loaded = load_corpus(corpus, (lambda done, total: progress("reading", done, total)) if progress else None)
     chunks = _chunk_all(loaded, config.chunking)
     if not chunks:
@@ -106,10 +119,10 @@ def _build_and_publish(
 
     def fill(folder: Path) -> Manifest:
         engine = InvertedIndex.build(terms(), config.bm25)
-        found = (loaded.articles, chunks, loaded.skipped_count)
-        return _save(folder, engine, corpus, config, fingerprint, found, started)
+        found = (loaded.articles, chunks, loaded.skipped)
+        return _save(folder, engine, corpus, config, (fingerprint, stamps), found, started)
 
-    return _publish(store, fill)
+    return publish(store, fill)
 
 
 def _build_in_parallel(
@@ -117,7 +130,8 @@ def _build_in_parallel(
 ) -> Manifest:
     """Like `_build_and_publish`, with the corpus read by worker processes while the index fills."""
     started = time.perf_counter()
-    fingerprint = corpus_fingerprint(corpus)
+    scan = scan_corpus(corpus)
+    fingerprint, stamps = scan.fingerprint, scan.stamps
 
     parallel.read()
     if not parallel.chunks:
@@ -127,11 +141,10 @@ def _build_in_parallel(
         if parallel.progress:
             parallel.progress("indexing", len(parallel.chunks), len(parallel.chunks))
         engine = parallel.index(config.bm25)
-        skipped = sum(item.count for item in parallel.skipped)
-        found = (parallel.articles, parallel.chunks, skipped)
-        return _save(folder, engine, corpus, config, fingerprint, found, started)
+        found = (parallel.articles, parallel.chunks, parallel.skipped)
+        return _save(folder, engine, corpus, config, (fingerprint, stamps), found, started)
 
-    return _publish(store, fill)
+    return publish(store, fill)
 
 
 def _save(
@@ -139,31 +152,51 @@ def _save(
     engine: InvertedIndex,
     corpus: Path,
     config: IndexConfig,
-    fingerprint: str,
-    found: tuple[Sequence[Article], Sequence[Chunk], int],
+    seen: tuple[str, dict[str, Stamp]],
+    found: tuple[Sequence[Article], Sequence[Chunk], Sequence[SkippedFile]],
     started: float,
 ) -> Manifest:
-    """Write the index files of `found` (articles, passages, skipped count) into `folder`; the manifest."""
+    """Write the index files of `found` (articles, passages, skipped files) into `folder`, with the corpus
+    `seen` (fingerprint, file stamps) before reading; the manifest."""
     articles, chunks, skipped = found
+    fingerprint, stamps = seen
     engine.save(folder)
-    write_records(folder, articles, chunks)
-    write_signatures(folder, ((article.text, article.date) for article in articles))
+    segment = engine.segments[0].name
+    write_records(folder, articles, chunks, segment)
+    write_signatures(folder, ((article.text, article.date) for article in articles), segment)
+    per_file = skips_by_file(skipped, stamps)
+    listed = sum(item.count for item in skipped) - sum(per_file.values())
+    state = CorpusState(stamps, per_file, place(articles, chunks, segment), listed)
+    (folder / CORPUS_STATE).write_bytes(state.to_bytes())
+    return new_manifest(
+        corpus, config, fingerprint, (len(articles), len(chunks), state.skipped_count), started
+    )
+
+
+def new_manifest(
+    corpus: Path, config: IndexConfig, fingerprint: str, counts: tuple[int, int, int], started: float
+) -> Manifest:
+    """The manifest of an index of `corpus` holding `counts` (articles, passages, skipped files)."""
+    articles, passages, skipped = counts
     return Manifest(
         settings=config.to_json(),
         corpus=corpus_label(corpus),
         corpus_path=corpus_path(corpus),
         corpus_fingerprint=fingerprint,
-        articles=len(articles),
-        passages=len(chunks),
+        articles=articles,
+        passages=passages,
         skipped_files=skipped,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
     )
 
 
-def _publish(store: IndexStore, fill: Callable[[Path], Manifest]) -> Manifest:
+def publish(
+    store: IndexStore, fill: Callable[[Path], Manifest], linked: dict[str, dict[str, Any]] | None = None
+) -> Manifest:
+    """`store.publish(fill, linked)`, with a write failure reported as IndexWriteError."""
     try:
-        return store.publish(fill)
+        return store.publish(fill, linked)
     except OSError as err:
         raise IndexWriteError(
             f"could not write the index in {store.directory}: {err.strerror or err}"

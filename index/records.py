@@ -26,29 +26,42 @@ ARTICLE_CHECKSUMS = "articles.crc32.npy"  # int64 CRC32 of each line
 FILES = (PASSAGE_TEXT, PASSAGE_TABLE, ARTICLE_DATA, ARTICLE_OFFSETS, ARTICLE_CHECKSUMS)
 
 
-def write_records(folder: Path, articles: Sequence[Article], chunks: Sequence[Chunk]) -> None:
-    """Write the article and passage tables of `chunks` (whose doc ids are among `articles`) into `folder`."""
+FIRST_SEGMENT = "seg000000"  # a full build's one segment: its record files keep their plain names
+
+
+def record_files(segment: str = FIRST_SEGMENT) -> list[str]:
+    """The names of the record files of `segment` (see `inverted.segment`)."""
+    return [name if segment == FIRST_SEGMENT else f"{segment}.{name}" for name in FILES]
+
+
+def write_records(
+    folder: Path, articles: Sequence[Article], chunks: Sequence[Chunk], segment: str = FIRST_SEGMENT
+) -> list[str]:
+    """Write the article and passage tables of `chunks` (whose doc ids are among `articles`) into `folder`,
+    as those of `segment`; the names of the files written."""
+    names = dict(zip(FILES, record_files(segment), strict=True))
     row_of = {article.doc_id: row for row, article in enumerate(articles)}
     offsets, checksums = [0], []
-    with (folder / ARTICLE_DATA).open("wb") as out:
+    with (folder / names[ARTICLE_DATA]).open("wb") as out:
         for article in articles:
             line = json.dumps(_article_json(article), ensure_ascii=False).encode() + b"\n"
             out.write(line)
             offsets.append(offsets[-1] + len(line))
             checksums.append(zlib.crc32(line))
-    np.save(folder / ARTICLE_OFFSETS, np.asarray(offsets, dtype=np.int64))
-    np.save(folder / ARTICLE_CHECKSUMS, np.asarray(checksums, dtype=np.int64))
+    np.save(folder / names[ARTICLE_OFFSETS], np.asarray(offsets, dtype=np.int64))
+    np.save(folder / names[ARTICLE_CHECKSUMS], np.asarray(checksums, dtype=np.int64))
 
     table = np.empty((len(chunks), PASSAGE_COLUMNS), dtype=np.int64)
     position = 0
-    with (folder / PASSAGE_TEXT).open("wb") as out:
+    with (folder / names[PASSAGE_TEXT]).open("wb") as out:
         for i, chunk in enumerate(chunks):
             data = chunk.text.encode()
             out.write(data)
             end = position + len(data)
             table[i] = (position, end, row_of[chunk.doc_id], chunk.n, chunk.start, zlib.crc32(data))
             position = end
-    np.save(folder / PASSAGE_TABLE, table)
+    np.save(folder / names[PASSAGE_TABLE], table)
+    return list(names.values())
 
 
 def _article_json(article: Article) -> dict[str, str | None]:
@@ -70,12 +83,15 @@ class Records:
     files (never hashed whole on load) raises IndexFormatError instead of serving altered text.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self._table: npt.NDArray[np.int64] = np.load(folder / PASSAGE_TABLE, mmap_mode="r")
-        self._text = _map_bytes(folder / PASSAGE_TEXT)
-        self._article_offsets: npt.NDArray[np.int64] = np.load(folder / ARTICLE_OFFSETS, mmap_mode="r")
-        self._article_checksums: npt.NDArray[np.int64] = np.load(folder / ARTICLE_CHECKSUMS, mmap_mode="r")
-        self._article_data = _map_bytes(folder / ARTICLE_DATA)
+    def __init__(self, folder: Path, segment: str = FIRST_SEGMENT) -> None:
+        names = dict(zip(FILES, record_files(segment), strict=True))
+        self._table: npt.NDArray[np.int64] = np.load(folder / names[PASSAGE_TABLE], mmap_mode="r")
+        self._text = _map_bytes(folder / names[PASSAGE_TEXT])
+        self._article_offsets: npt.NDArray[np.int64] = np.load(folder / names[ARTICLE_OFFSETS], mmap_mode="r")
+        self._article_checksums: npt.NDArray[np.int64] = np.load(
+            folder / names[ARTICLE_CHECKSUMS], mmap_mode="r"
+        )
+        self._article_data = _map_bytes(folder / names[ARTICLE_DATA])
         self._check()
         self.source = lru_cache(maxsize=65_536)(self._source)
 
@@ -152,6 +168,10 @@ class Records:
             raise IndexFormatError(f"the index names passage {passage}, which it lacks; {REBUILD_HINT}")
         row: npt.NDArray[np.int64] = self._table[passage]
         return row
+
+    def article_record(self, row: int) -> dict[str, str | None]:
+        """The stored fields of article `row` (doc_id, title, publisher, url, date, author, path)."""
+        return self._article(row)
 
     def _article(self, row: int) -> dict[str, str | None]:
         start, end = int(self._article_offsets[row]), int(self._article_offsets[row + 1])

@@ -25,7 +25,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -324,11 +324,15 @@ class IndexStore:
         except (IndexMissingError, IndexFormatError, IndexDirectoryError):
             return  # also a read-only index folder: reading it still works
 
-    def publish(self, fill: Callable[[Path], Manifest]) -> Manifest:
+    def publish(
+        self, fill: Callable[[Path], Manifest], linked: Mapping[str, dict[str, Any]] | None = None
+    ) -> Manifest:
         """Build a new generation with `fill(folder)`, make it durable, and make it the live one.
 
         Call with the lock held. `fill` writes its files into the folder and returns their manifest
-        (without `files`, which is computed here).
+        (without `files`, which is computed here). `linked` holds the manifest entries of files that
+        `fill` hard-links from the live generation: they are durable and checksummed already, so they
+        are not read again (an update then costs what it changes, not the size of the index).
 
         Raises:
             OSError: the generation could not be written (the previous one stays live).
@@ -345,6 +349,10 @@ class IndexStore:
             files = {}
             for path in sorted(staging.iterdir()):
                 if path.name == STAGING_MARK:
+                    continue
+                known = (linked or {}).get(path.name)
+                if known is not None and known.get("size") == path.stat().st_size:
+                    files[path.name] = dict(known)
                     continue
                 os.chmod(path, FILE_MODE)
                 _fsync_file(path)
@@ -365,6 +373,10 @@ class IndexStore:
         self._remove_old(keep=name)
         return manifest
 
+    def remove_leftovers(self) -> None:
+        """Remove what killed builds and updates left; call with the lock held."""
+        self._remove_leftovers()
+
     def _pointer(self) -> str | None:
         try:
             return (self.directory / CURRENT).read_text(encoding="utf-8").strip()
@@ -379,7 +391,9 @@ class IndexStore:
                 path.unlink(missing_ok=True)
             elif is_own_staging(path):
                 log.debug("removing unfinished build %s", path.name)
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_generation(path)
+            elif is_generation_name(path.name) and _is_empty_folder(path):
+                path.rmdir()  # a removal killed after its last file
         # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
         # that nothing points to; with the lock held, no other build can be about to point to it.
         self._remove_old(keep=self._pointer())
@@ -388,13 +402,40 @@ class IndexStore:
         # Running readers keep their memory-mapped files alive after unlinking (POSIX).
         for path in self.directory.iterdir():
             if path.name != keep and is_own_generation(path):
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_generation(path)
 
 
 def _is_open_file(fd: int, path: Path) -> bool:
     """True while `path` still names the open file `fd` (it may have been unlinked and recreated)."""
     try:
         return os.path.samestat(os.fstat(fd), path.stat())
+    except OSError:
+        return False
+
+
+def _remove_generation(path: Path) -> None:
+    """Remove a generation or staging folder, the files that prove it is ours (manifest, staging mark)
+    last: a removal killed halfway leaves a folder that the next build still recognizes and removes."""
+    proofs = (MANIFEST, STAGING_MARK)
+    try:
+        entries = list(os.scandir(path))
+        for entry in entries:
+            if entry.name not in proofs:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+        for name in proofs:
+            with contextlib.suppress(FileNotFoundError):
+                (path / name).unlink()
+        path.rmdir()
+    except OSError as err:
+        log.debug("could not remove %s fully (%s)", path.name, err)
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
     except OSError:
         return False
 

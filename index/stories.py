@@ -12,11 +12,20 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from .records import FIRST_SEGMENT
+
 # The per-article signatures of a generation: everything grouping needs, so that stories can be
 # recomputed without reading any article text again. A build that adds and removes articles keeps the
 # stored rows of the articles it keeps (`Signatures.select`), appends the new articles' signatures
 # (`Signatures.concat`), saves them, and groups again: the same stories as a full build in that order.
 SIGNATURE_FILE = "stories.npz"
+
+
+def signature_file(segment: str = FIRST_SEGMENT) -> str:
+    """The name of the signature file of `segment`'s articles."""
+    return SIGNATURE_FILE if segment == FIRST_SEGMENT else f"{segment}.{SIGNATURE_FILE}"
+
+
 UNDATED = np.iinfo(np.int32).min
 NUM_HASHES = 64
 # An article's entities beyond these (first mentions first) add little and cost memory.
@@ -107,8 +116,8 @@ class Signatures:
             np.concatenate([p.dates for p in parts]),
         )
 
-    def save(self, folder: Path) -> None:
-        with (folder / SIGNATURE_FILE).open("wb") as out:
+    def save(self, folder: Path, segment: str = FIRST_SEGMENT) -> None:
+        with (folder / signature_file(segment)).open("wb") as out:
             np.savez(
                 out,
                 minhash=self.minhash,
@@ -118,9 +127,9 @@ class Signatures:
             )
 
     @classmethod
-    def load(cls, folder: Path) -> Signatures:
+    def load(cls, folder: Path, segment: str = FIRST_SEGMENT) -> Signatures:
         """Raises OSError when the file is missing, ValueError when it is not a signature table."""
-        with np.load(folder / SIGNATURE_FILE, allow_pickle=False) as data:
+        with np.load(folder / signature_file(segment), allow_pickle=False) as data:
             found = cls(data["minhash"], data["entity_offsets"], data["entities"], data["dates"])
         rows = len(found)
         if (
@@ -132,9 +141,13 @@ class Signatures:
         return found
 
 
-def write_signatures(folder: Path, articles: Iterable[tuple[str, dt.date | None]]) -> None:
-    """Write the story signatures of `articles` (text, date), in article order, into `folder`."""
-    signatures(articles).save(folder)
+def write_signatures(
+    folder: Path, articles: Iterable[tuple[str, dt.date | None]], segment: str = FIRST_SEGMENT
+) -> str:
+    """Write the story signatures of `articles` (text, date), in article order, as those of `segment`
+    into `folder`; the name of the file written."""
+    signatures(articles).save(folder, segment)
+    return signature_file(segment)
 
 
 def signatures(articles: Iterable[tuple[str, dt.date | None]]) -> Signatures:

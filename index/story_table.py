@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .models import Story
-from .records import Records
+from .segmented import LiveRecords
 from .stories import SIGNATURE_FILE, Signatures, Stories, StoryConfig, group_stories, signatures
 
 log = logging.getLogger(__name__)
@@ -60,13 +60,14 @@ class StoryTable:
     """Groups the articles of one generation into stories on first use, from the signatures stored
     with it (an index built before stories existed has its signatures computed from its passages)."""
 
-    def __init__(self, records: Records, generation: Path, config: StoryConfig | None = None) -> None:
+    def __init__(self, records: LiveRecords, generation: Path, config: StoryConfig | None = None) -> None:
         self._records = records
         self._generation = generation
         self._config = config or StoryConfig()
         self._stories: Stories | None = None
         self._lock = threading.Lock()
-        self._passage_rows: npt.NDArray[np.int32] | None = None  # passages are stored in article order
+        # Live passages and their article rows: an article's passages are consecutive ids, in article order.
+        self._live_passages: tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]] | None = None
         self.story = lru_cache(maxsize=STORY_CACHE_SIZE)(self._story)
 
     @property
@@ -106,21 +107,27 @@ class StoryTable:
         )
 
     def passages_of(self, article_row: int) -> range:
-        """The passages of one article (passages are stored in article order)."""
-        if self._passage_rows is None:
-            self._passage_rows = self._records.passage_articles()
-        rows = self._passage_rows
-        return range(
-            int(np.searchsorted(rows, article_row, side="left")),
-            int(np.searchsorted(rows, article_row, side="right")),
-        )
+        """The passages of one live article (consecutive ids; removed passages are skipped over)."""
+        if self._live_passages is None:
+            rows = self._records.passage_articles()
+            ids = np.flatnonzero(rows >= 0)
+            self._live_passages = ids, rows[ids]
+        ids, rows = self._live_passages
+        lo = int(np.searchsorted(rows, article_row, side="left"))
+        hi = int(np.searchsorted(rows, article_row, side="right"))
+        return range(int(ids[lo]), int(ids[hi - 1]) + 1) if hi > lo else range(0)
 
     def _first_passage(self, article_row: int) -> int:
         return self.passages_of(article_row).start
 
     def _signatures(self) -> Signatures:
         try:
-            found = Signatures.load(self._generation)
+            found = Signatures.concat(
+                [
+                    _live(Signatures.load(self._generation, name), self._records.live_articles(number))
+                    for number, name in enumerate(self._records.segment_names)
+                ]
+            )
             if len(found) == self._records.article_count:
                 return found
             log.warning(
@@ -133,8 +140,13 @@ class StoryTable:
     def _article_texts(self) -> Iterator[tuple[str, dt.date | None]]:
         """Each article's text as its passages hold it (overlaps repeat a sentence: shingles are a set),
         with dates taken from the article table."""
-        rows = self._records.passage_articles()
-        bounds = np.searchsorted(rows, np.arange(self._records.article_count + 1))
         for row in range(self._records.article_count):
-            text = " ".join(self._records.chunk(p).text for p in range(bounds[row], bounds[row + 1]))
+            text = " ".join(self._records.chunk(p).text for p in self.passages_of(row))
             yield text, self._records.source(row).date
+
+
+def _live(found: Signatures, rows: npt.NDArray[np.int64]) -> Signatures:
+    """The signatures of a segment's live article `rows` (all of them, as a rule: no copy then)."""
+    if len(rows) == len(found) and (len(rows) == 0 or int(rows[-1]) == len(rows) - 1):
+        return found  # rows are ascending and distinct, so this is every row in order
+    return found.select(rows)

@@ -9,7 +9,7 @@ from . import rerank
 from .analyzer import Analyzer, normalize_answer
 from .inverted.search import Allowed
 from .models import Source, TimelineEntry
-from .records import Records
+from .segmented import LiveRecords
 from .story_table import StoryTable
 
 # A story matches when its best passage scores at least this share of the best story's: a query names
@@ -28,7 +28,9 @@ class _Update:
     highlight: tuple[int, int]
 
 
-def matching_stories(hits: Sequence[tuple[int, float]], records: Records, stories: StoryTable) -> list[int]:
+def matching_stories(
+    hits: Sequence[tuple[int, float]], records: LiveRecords, stories: StoryTable
+) -> list[int]:
     """The stories whose best passage among `hits` scores at least STORY_SHARE of the best one's."""
     best: dict[int, float] = {}
     for passage, score in hits:
@@ -45,7 +47,7 @@ def build(
     hits: Sequence[tuple[int, float]],
     query: rerank.Query,
     analyzer: Analyzer,
-    records: Records,
+    records: LiveRecords,
     stories: StoryTable,
     allowed: Allowed | None,
 ) -> tuple[tuple[TimelineEntry, ...], int]:
@@ -61,7 +63,7 @@ def entries(
     story_rows: Sequence[int],
     query: rerank.Query,
     analyzer: Analyzer,
-    records: Records,
+    records: LiveRecords,
     stories: StoryTable,
     allowed: Allowed | None,
 ) -> tuple[list[TimelineEntry], int]:
@@ -98,7 +100,7 @@ def entries(
 
 
 def _best_sentence(
-    row: int, source: Source, passages: range, query: rerank.Query, analyzer: Analyzer, records: Records
+    row: int, source: Source, passages: range, query: rerank.Query, analyzer: Analyzer, records: LiveRecords
 ) -> _Update | None:
     """The article's sentence holding most of the query's weight (its first sentence when none does)."""
     best: tuple[float, str, tuple[int, int], int] | None = None  # mass, text, sentence span, index

@@ -147,7 +147,9 @@ def test_index_command_reports_counts_and_corpus(
 ) -> None:
     code, out, _ = run(capsys, "index", "--corpus", str(corpus_dir), "--index-dir", str(tmp_path / "i"))
     assert code == 0
-    assert out.startswith(f"Indexed 4 passages from 4 articles of {corpus_dir.resolve()} in ")
+    assert out.startswith(
+        f"added 4, updated 0, removed 0 articles; index now 4 passages from 4 articles of {corpus_dir.resolve()} ("
+    )
     assert out.rstrip().endswith(f"-> {tmp_path / 'i'}")
 
 
@@ -273,7 +275,11 @@ def test_global_flags_go_before_or_after_the_command(
 ) -> None:
     swap = {"IDX": str(tmp_path / "i"), "CORPUS": str(corpus_dir)}
     code, out, err = run(capsys, *[swap.get(arg, arg) for arg in argv])
-    assert code == 0 and out.startswith("Indexed 4 passages") and err == ""
+    assert (
+        code == 0
+        and out.startswith("added 4, updated 0, removed 0 articles; index now 4 passages")
+        and err == ""
+    )
     assert (tmp_path / "i" / "CURRENT").exists()
 
 

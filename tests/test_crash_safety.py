@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.crash_loop import BUILD_CHILD, build_stages, write_corpus, write_vault
+from benchmarks.crash_loop import BUILD_CHILD, build_stages, write_corpus, write_extra, write_vault
 from bot.config import Settings
 from bot.service import open_service
 from index.answer import QAService
@@ -32,11 +32,14 @@ from index.errors import IndexDirectoryError, IndexFormatError, IndexMissingErro
 from index.records import Records
 from index.settings import IndexConfig, index_status
 from index.store import CURRENT, LOCK, MANIFEST, MARKER, IndexStore, Manifest
+from index.update import update_index
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 21  # at least 20 kills, whatever the timing
 KILL_LOOP_ARTICLES = 2000
+UPDATE_KILLS = 15
+UPDATE_LOOP_ARTICLES = 1000
 
 
 # ---------------------------------------------------------------- corpus and subprocess utilities
@@ -66,10 +69,11 @@ class BuildRun:
     stderr: str
 
 
-def start_build(corpus: Path, index_dir: Path) -> tuple[subprocess.Popen[str], float]:
-    """Start a build subprocess; returns it and the monotonic time it became ready (imports done)."""
+def start_build(corpus: Path, index_dir: Path, mode: str = "build") -> tuple[subprocess.Popen[str], float]:
+    """Start a build (or, with `mode` "update", an update) subprocess; returns it and the monotonic time it
+    became ready (imports done)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", BUILD_CHILD, str(corpus), str(index_dir)],
+        [sys.executable, "-c", BUILD_CHILD, str(corpus), str(index_dir), mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -168,6 +172,94 @@ def test_sigkill_at_random_moments_never_leaves_an_index_that_loads_wrongly(tmp_
     assert len(entries) == 4 and entries[:2] == [MARKER, CURRENT] and entries[3] == LOCK, entries
     assert entries[2].startswith("gen-") and not entries[2].endswith(".tmp")
     assert kills >= 20
+
+
+@pytest.mark.slow
+def test_sigkill_during_updates_never_loses_the_last_good_index(tmp_path: Path) -> None:
+    # Each round changes the vault article, adds one article and removes another: the update links the
+    # live segments, writes tombstones and a new segment, and merges segments every few rounds.
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    write_corpus(corpus, UPDATE_LOOP_ARTICLES)
+    write_extra(corpus, 0)
+    build_index(corpus, index_dir, workers=1)
+    rng = random.Random(4321)
+    possible = ["initial"]
+    whole, tail = 1.0, 0.2  # seconds an update takes, and from its "indexing" report to its end (updated)
+    kills = rounds = 0
+    while kills < UPDATE_KILLS:
+        assert rounds < 4 * UPDATE_KILLS, (
+            "too many updates finished before the kill: the kill window is wrong"
+        )
+        code = f"code{rounds}"
+        rounds += 1
+        write_vault(corpus, code)
+        write_extra(corpus, rounds)
+        possible.append(code)
+        proc, ready = start_build(corpus, index_dir, "update")
+        if rng.random() < 0.5:
+            run = kill_build_after(proc, ready, rng.uniform(0.0, whole * 1.05))
+        else:
+            run = kill_build_after(proc, ready, rng.uniform(0.0, tail * 1.1), stage="indexing")
+        if run.killed:
+            kills += 1
+        else:
+            possible = [code]
+            whole, tail = run.stages["done"], run.stages["done"] - run.stages.get("indexing", 0.0)
+        service = QAService.open(index_dir)  # never missing: a good index existed before the first kill
+        service.verify()
+        found = vault_code(service)
+        assert found in possible, f"index answers {found!r}; expected one of {possible}"
+        assert service.manifest.articles == UPDATE_LOOP_ARTICLES + 2
+        possible = possible[possible.index(found) :]
+        leftovers = [n for n in index_entries(index_dir) if n not in (CURRENT, LOCK, MARKER)]
+        assert len(leftovers) <= 3, leftovers
+
+    report = update_index(corpus, index_dir, workers=1)
+    assert not report.full, report.reason
+    service = QAService.open(index_dir)
+    assert vault_code(service) == possible[-1]
+    assert service.answer("ferry timetable changes").passages[0].text.endswith(f"the {rounds}th time.")
+    entries = index_entries(index_dir)
+    assert len(entries) == 4 and entries[2].startswith("gen-") and not entries[2].endswith(".tmp")
+
+
+UPDATE_CHILD = """
+import sys, time
+from pathlib import Path
+from index.update import update_index
+corpus, index_dir, barrier, me, count = sys.argv[1:]
+(Path(barrier) / me).touch()
+while len(list(Path(barrier).iterdir())) < int(count):
+    time.sleep(0.005)
+print(update_index(Path(corpus), Path(index_dir), workers=1).summary)
+"""
+
+
+def test_updates_started_at_once_apply_every_change_once(tmp_path: Path) -> None:
+    corpus, index_dir, barrier = tmp_path / "corpus", tmp_path / "index", tmp_path / "barrier"
+    write_corpus(corpus, 200)
+    build_index(corpus, index_dir, workers=1)
+    write_vault(corpus, "changed")
+    write_extra(corpus, 1)
+    barrier.mkdir()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPDATE_CHILD, str(corpus), str(index_dir), str(barrier), str(n), "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+        )
+        for n in range(3)
+    ]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], [err for _, err in results]
+    # The lock lets one update apply the changes; the others find (at most) files to read again.
+    applied = [out for out, _ in results if out.startswith("added 1, updated 1, removed 0")]
+    assert len(applied) == 1, results
+    service = QAService.open(index_dir)
+    service.verify()
+    assert vault_code(service) == "changed" and service.manifest.articles == 202
 
 
 def test_leftovers_of_killed_builds_are_removed_even_when_the_next_build_fails(tmp_path: Path) -> None:

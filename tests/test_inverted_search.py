@@ -70,9 +70,10 @@ def test_steps_keep_every_passage_that_places(
     news: tuple[InvertedIndex, LuceneBM25, list[list[str]]], dense_fraction: int
 ) -> None:
     index, ref, asked = news
-    lists, scratch = index.lists, index.scratch()
+    scratch = index.scratch()
     for terms in asked:
-        q = lists.query(index.vocabulary.term_ids(terms), K)
+        lists, tids = index.query_lists(terms)
+        q = lists.query(tids, K)
         exact = exact_scores(ref, terms)
         kth = kth_best(exact, K)
         placing = set(np.flatnonzero(exact >= kth * (1 - 1e-6)).tolist()) if kth else set()
@@ -111,8 +112,8 @@ def test_lower_bound_with_fewer_seeds_than_k_uses_block_maxima(
     index, ref, _ = news
     by_df = sorted(ref.doc_freqs_total, key=ref.doc_freqs_total.__getitem__)
     rare, common = by_df[0], by_df[-1]  # one passage has the rare word; most have the common one
-    lists = index.lists
-    q = lists.query(index.vocabulary.term_ids([rare, common]), K)
+    lists, tids = index.query_lists([rare, common])
+    q = lists.query(tids, K)
     short, long = split_short(q, short_size=1)
     seeds = seed(lists, index.scratch(), q, short)
     assert len(seeds.ids) < K

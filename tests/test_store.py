@@ -36,7 +36,8 @@ def test_manifest_records_how_the_index_was_built(index_dir: Path, corpus_dir: P
     assert manifest.passages >= 4
     assert manifest.built_at and manifest.build_seconds >= 0
     assert manifest.package_version
-    assert set(manifest.files) >= {"passages.npy", "passages.txt", "articles.jsonl", "articles.npy"}
+    segment = {"passages.npy", "passages.txt", "articles.jsonl", "seg000000.doc_ids.npy"}
+    assert set(manifest.files) >= {*segment, "corpus-state.json", "inverted.json"}
     assert all(len(entry["sha256"]) == 64 for entry in manifest.files.values())
 
 

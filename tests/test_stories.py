@@ -20,8 +20,9 @@ from index.answer import AnswerConfig, QAService
 from index.builder import build_index
 from index.loader import load_corpus
 from index.models import Answer, Article, Passage, Source, Story
-from index.records import Records
+from index.records import FIRST_SEGMENT, Records
 from index.rerank import RerankConfig, without
+from index.segmented import LiveRecords
 from index.stories import (
     SIGNATURE_FILE,
     Signatures,
@@ -209,8 +210,8 @@ def test_an_index_without_stored_signatures_groups_the_same_stories(
     older = tmp_path / "older"
     shutil.copytree(generation, older)
     (older / SIGNATURE_FILE).unlink()
-    stored = StoryTable(Records(generation), generation).stories
-    computed = StoryTable(Records(older), older).stories
+    stored = StoryTable(LiveRecords([Records(generation)], None, [FIRST_SEGMENT]), generation).stories
+    computed = StoryTable(LiveRecords([Records(older)], None, [FIRST_SEGMENT]), older).stories
     assert len(stored) == len(computed) == 22
     assert np.array_equal(stored.labels, computed.labels)
 

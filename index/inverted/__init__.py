@@ -1,8 +1,8 @@
-"""Inverted BM25 index: precomputed impacts, exact MaxScore top-k retrieval, memory-mapped files.
+"""Inverted BM25 index: segments of term frequencies, exact MaxScore top-k retrieval, memory-mapped files.
 
-One module per job: `build` counts terms and computes impacts (and grows an index exactly),
-`vocabulary` finds terms, `format` writes and checks the files, `search` ranks, and `engine` ties them
-into `InvertedIndex`.
+One module per job: `build` counts terms, `segment` holds (and stores) one batch of passages,
+`vocabulary` finds terms, `format` writes and checks the header, `search` ranks, and `engine` ties them
+into `InvertedIndex`, which computes BM25 impacts from the global statistics as queries read them.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
-"""Building the inverted index's postings: counting terms, BM25 impacts, block maxima, growth.
+"""Counting the inverted index's postings: every (term, passage) pair and its term frequency.
 
-Impacts are `idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))`, computed in float64
-exactly as rank-bm25 does and stored as float32.
-
-Growth. Impacts depend on N, avgdl and df, which every added passage changes. Growing an index
-therefore inserts the new postings into the sorted arrays (`merge`) and recomputes every impact from
-the stored term frequencies and passage lengths in one vectorised pass: O(postings) numpy work
-(seconds at a million passages) instead of the O(tokens) Python work of a full build, and the result
-is identical to a full build. Keeping old segments with stale impacts would make growth cheaper but
-the ranking inexact; computing impacts from tf at query time would keep it exact but slow every query.
+Postings keep term frequencies and passage lengths only; BM25 impacts depend on corpus-wide
+statistics that every update changes, so they are computed when a query reads a term (`engine`).
 """
 
 from __future__ import annotations
@@ -20,9 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bm25 import BM25Params, lucene_idf_array
-from .arrays import Float32s, Int32s, Int64s, UInts
-from .vocabulary import Vocabulary
+from .arrays import Int32s, Int64s, UInts
 
 CHUNK = 1 << 20  # tokens (or postings) per vectorised batch while building: bounds the temporaries
 PROGRESS_EVERY = 1 << 13  # passages between progress calls
@@ -125,75 +116,3 @@ def assemble(terms: list[str], batches: list[Batch], doc_len: Int32s) -> Posting
         tfs[dest] = batch.counts
         fill[batch.run_terms] += batch.run_lengths
     return Postings([encoded[i] for i in order], indptr, doc_ids, tfs, doc_len)
-
-
-def impacts(postings: Postings, n_docs: int, total_len: int, params: BM25Params) -> Float32s:
-    """BM25 impact of every posting under the given global statistics, in bounded chunks."""
-    indptr = postings.indptr
-    out = np.empty(len(postings.doc_ids), dtype=np.float32)
-    if not len(out):
-        return out
-    df = np.diff(indptr)
-    idf = lucene_idf_array(n_docs, df)
-    avgdl = total_len / n_docs
-    norm = params.k1 * (1 - params.b + params.b * postings.doc_len.astype(np.float64) / avgdl)
-    term = 0
-    while term < len(df):
-        end = int(np.searchsorted(indptr, indptr[term] + CHUNK, side="right")) - 1
-        end = max(end, term + 1)
-        lo, hi = int(indptr[term]), int(indptr[end])
-        tf = postings.tfs[lo:hi].astype(np.float64)
-        weight = np.repeat(idf[term:end], df[term:end])
-        # The operations of rank-bm25's BM25Okapi.get_scores, in its order.
-        out[lo:hi] = weight * (tf * (params.k1 + 1) / (tf + norm[postings.doc_ids[lo:hi]]))
-        term = end
-    return out
-
-
-def blocks(indptr: Int64s, impacts: Float32s, block: int) -> tuple[Float32s, Int64s, Float32s]:
-    """Block maxima, each term's first block, and term maxima."""
-    df = np.diff(indptr)
-    n_blocks = (df + block - 1) // block
-    block_ptr = np.zeros(len(df) + 1, dtype=np.int64)
-    np.cumsum(n_blocks, out=block_ptr[1:])
-    if not len(impacts):
-        return np.zeros(0, dtype=np.float32), block_ptr, np.zeros(len(df), dtype=np.float32)
-    within = np.arange(int(block_ptr[-1]), dtype=np.int64) - np.repeat(block_ptr[:-1], n_blocks)
-    starts = np.repeat(indptr[:-1], n_blocks) + within * block
-    block_max = np.maximum.reduceat(impacts, starts)
-    return block_max, block_ptr, np.maximum.reduceat(block_max, block_ptr[:-1])
-
-
-def merge(old: Postings, vocabulary: Vocabulary, new: Postings) -> tuple[Postings, Vocabulary]:
-    """`old` postings followed by `new` ones (whose passage ids continue `old`'s), and the merged terms.
-
-    The merged postings carry no term list: the merged vocabulary holds the terms.
-    """
-    old_terms = len(vocabulary)
-    # Each new term's id in the old vocabulary if it has one, else where it would be inserted.
-    located = [vocabulary.locate(term) for term in new.terms]
-    position = np.array([pos for pos, _ in located], dtype=np.int64)
-    known = np.array([found for _, found in located], dtype=bool)
-    added = position[~known]
-    added_terms = [term for term, (_, found) in zip(new.terms, located, strict=True) if not found]
-    # Merged ids: an old term moves up by the number of added terms inserted at or before it.
-    shift = np.searchsorted(added, np.arange(old_terms), side="right")
-    old_to_merged = np.arange(old_terms, dtype=np.int64) + shift
-    new_to_merged = np.empty(len(new.terms), dtype=np.int64)
-    new_to_merged[known] = old_to_merged[position[known]]
-    new_to_merged[~known] = added + np.arange(len(added))
-    df = np.zeros(old_terms + len(added), dtype=np.int64)
-    df[old_to_merged] = np.diff(old.indptr)
-    new_df = np.diff(new.indptr)
-    df[new_to_merged] += new_df
-    indptr = np.zeros(len(df) + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    # New postings go after the old postings of their term (their passage ids are larger).
-    at = np.where(known, old.indptr[np.minimum(position + 1, old_terms)], old.indptr[position])
-    at = np.repeat(at, new_df)
-    doc_ids = np.insert(np.asarray(old.doc_ids), at, new.doc_ids)
-    tf_type = np.promote_types(old.tfs.dtype, new.tfs.dtype)
-    tfs = np.insert(np.asarray(old.tfs, dtype=tf_type), at, new.tfs.astype(tf_type))
-    doc_len = np.concatenate([old.doc_len, new.doc_len])
-    merged = Postings([], indptr, doc_ids, tfs, doc_len)
-    return merged, vocabulary.insert(added, added_terms)

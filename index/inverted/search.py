@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -139,27 +138,30 @@ class Scratch:
 
 
 class PostingLists:
-    """The query-time view of the posting arrays: whole lists, their best blocks, single lookups."""
+    """The query-time view of some terms' posting lists: whole lists, their best blocks, single lookups.
 
-    def __init__(self, arrays: dict[str, npt.NDArray[Any]], n_docs: int, block: int) -> None:
+    List `tid` holds passage ids ascending (`ids[tid]`) with their impacts (`values[tid]`) and the
+    maxima of its blocks; a span is a range of positions within one list.
+    """
+
+    def __init__(
+        self, ids: list[Int32s], values: list[Float32s], block_max: list[Float32s], n_docs: int, block: int
+    ) -> None:
         self.n_docs = n_docs
         self.block = block
-        self.doc_ids: Int32s = arrays["doc_ids"]
-        self.impacts: Float32s = arrays["impacts"]
-        self.indptr: Int64s = arrays["indptr"]
-        self.block_max: Float32s = arrays["block_max"]
-        self.block_ptr: Int64s = arrays["block_ptr"]
-        self.term_max: Float32s = arrays["term_max"]
+        self.ids = ids
+        self.values = values
+        self.block_max = block_max
+        self.term_max = [float(m.max()) if len(m) else 0.0 for m in block_max]
 
     def query(self, tids: list[int], k: int, allowed: Allowed | None = None) -> Query:
-        """The lists of the (distinct, known) term ids `tids`, for passages `allowed` (None: all)."""
-        tid_arr = np.array(tids, dtype=np.int64)
-        spans = list(zip(self.indptr[tid_arr].tolist(), self.indptr[tid_arr + 1].tolist(), strict=True))
-        sizes = [e - s for s, e in spans]
-        return Query(tids, spans, sizes, self.term_max[tid_arr].astype(np.float64).tolist(), k, allowed)
+        """The lists `tids` (distinct), for passages `allowed` (None: all)."""
+        spans = [(0, len(self.ids[tid])) for tid in tids]
+        sizes = [e for _, e in spans]
+        return Query(tids, spans, sizes, [self.term_max[tid] for tid in tids], k, allowed)
 
     def blocks_of(self, tid: int) -> Float32s:
-        return self.block_max[int(self.block_ptr[tid]) : int(self.block_ptr[tid + 1])]
+        return self.block_max[tid]
 
     def best_positions(self, tid: int, span: tuple[int, int], n: int) -> Int64s:
         """Positions, ascending, of a list's n best postings (and of any tied with the n-th)."""
@@ -172,7 +174,7 @@ class PostingLists:
             pos = np.arange(s, e)
         if len(pos) <= n:
             return pos
-        values = self.impacts[pos]
+        values = self.values[tid][pos]
         return pos[values >= kth(values, n)]
 
     def allowed_best(self, tid: int, span: tuple[int, int], n: int, allowed: Allowed) -> Int64s:
@@ -185,42 +187,47 @@ class PostingLists:
         wanted = int(2 * n / max(allowed.fraction, 1e-9)) + 1
         if wanted < e - s:
             pos = self.best_positions(tid, span, wanted)
-            pos = pos[allowed.mask[self.doc_ids[pos]]]
+            pos = pos[allowed.mask[self.ids[tid][pos]]]
             if len(pos) >= n:
                 return pos
         pos = np.arange(s, e)
-        return pos[allowed.mask[self.doc_ids[s:e]]]
+        return pos[allowed.mask[self.ids[tid][s:e]]]
 
-    def postings(self, span: tuple[int, int], tid: int = -1, floor: float = 0.0) -> tuple[Int32s, Float32s]:
+    def at(self, tid: int, pos: Int64s) -> tuple[Int32s, Floats]:
+        """Ids and impacts (as float64) of list `tid`'s postings at `pos`."""
+        return self.ids[tid][pos], self.values[tid][pos].astype(np.float64)
+
+    def postings(self, tid: int, span: tuple[int, int], floor: float = 0.0) -> tuple[Int32s, Float32s]:
         """Ids and impacts of a list's postings: all of them, or (`floor` > 0) those reaching `floor`."""
         s, e = span
+        ids, impacts = self.ids[tid], self.values[tid]
         if floor <= 0:
-            return self.doc_ids[s:e], self.impacts[s:e]
+            return ids[s:e], impacts[s:e]
         block_max = self.blocks_of(tid)
         blocks = np.flatnonzero(block_max >= floor)
         if len(blocks) * 4 < len(block_max):  # few blocks reach it: gather just those
             pos = self.positions(blocks, s, e)
-            pos = pos[self.impacts[pos] >= floor]
-            return self.doc_ids[pos], self.impacts[pos]
-        values = self.impacts[s:e]
+            pos = pos[impacts[pos] >= floor]
+            return ids[pos], impacts[pos]
+        values = impacts[s:e]
         keep = np.flatnonzero(values >= floor)
-        return self.doc_ids[s:e][keep], values[keep]
+        return ids[s:e][keep], values[keep]
 
-    def lookup(self, span: tuple[int, int], cands: Ids) -> Float32s:
-        """Impacts of the term owning `span` for the sorted passages `cands` (0 where absent)."""
+    def lookup(self, tid: int, span: tuple[int, int], cands: Ids) -> Float32s:
+        """Impacts of list `tid` for the sorted passages `cands` (0 where absent)."""
         s, e = span
-        ids = self.doc_ids[s:e]
+        ids = self.ids[tid][s:e]
         pos = ids.searchsorted(cands)
         np.minimum(pos, e - s - 1, out=pos)
-        found = self.impacts[s:e].take(pos)
+        found = self.values[tid][s:e].take(pos)
         found[ids.take(pos) != cands] = 0
         return found
 
-    def scatter_lookup(self, scratch: Scratch, span: tuple[int, int], cands: Ids) -> Float32s:
+    def scatter_lookup(self, scratch: Scratch, tid: int, span: tuple[int, int], cands: Ids) -> Float32s:
         """`lookup` for many candidates: scatter the whole list into a zeroed array, read them back."""
         s, e = span
-        ids, table = self.doc_ids[s:e], scratch.float32()
-        table[ids] = self.impacts[s:e]
+        ids, table = self.ids[tid][s:e], scratch.float32()
+        table[ids] = self.values[tid][s:e]
         found: Float32s = table[cands]
         table[ids] = 0
         return found
@@ -251,7 +258,7 @@ def search(lists: PostingLists, scratch: Scratch, q: Query, tuning: Tuning) -> t
             pos = lists.best_positions(q.tids[0], q.spans[0], q.k)
         else:
             pos = lists.allowed_best(q.tids[0], q.spans[0], q.k, allowed)
-        return lists.doc_ids[pos], lists.impacts[pos].astype(np.float64)
+        return lists.at(q.tids[0], pos)
     if sum(q.sizes) <= tuning.exhaustive_postings:
         return exhaustive(lists, scratch, q)
     return pruned(lists, scratch, q, tuning)
@@ -270,18 +277,18 @@ def direct_cost(q: Query, n_allowed: int) -> float:
 def direct(lists: PostingLists, scratch: Scratch, q: Query, allowed: Int32s) -> tuple[Int32s, Floats]:
     """The allowed passages scored one by one: each list is searched for them (or scattered, if short)."""
     scores = np.zeros(len(allowed), dtype=np.float64)
-    for span, size in zip(q.spans, q.sizes, strict=True):
+    for tid, span, size in zip(q.tids, q.spans, q.sizes, strict=True):
         if len(allowed) * SCATTER_FACTOR > size:
-            scores += lists.scatter_lookup(scratch, span, allowed)
+            scores += lists.scatter_lookup(scratch, tid, span, allowed)
         else:
-            scores += lists.lookup(span, allowed)
+            scores += lists.lookup(tid, span, allowed)
     matching = np.flatnonzero(scores > 0)
     return allowed[matching], scores[matching]
 
 
 def exhaustive(lists: PostingLists, scratch: Scratch, q: Query) -> tuple[Int32s, Floats]:
     """Every passage of every list summed in full."""
-    ids = add_to(scratch, [lists.postings(span) for span in q.spans])
+    ids = add_to(scratch, [lists.postings(tid, span) for tid, span in zip(q.tids, q.spans, strict=True)])
     kept = ids if q.allowed is None else ids[q.allowed.mask[ids]]
     sums = scratch.acc[kept]
     # A passage repeats once per matching term, so the (k * terms)-th best entry is a score at
@@ -323,8 +330,8 @@ def seed(lists: PostingLists, scratch: Scratch, q: Query, short: list[int]) -> S
             pos = lists.best_positions(tid, span, q.n_seeds)
         else:
             pos = lists.allowed_best(tid, span, q.n_seeds, q.allowed)
-        return Seeds(lists.doc_ids[pos], lists.impacts[pos].astype(np.float64), None)
-    summed = add_to(scratch, [lists.postings(q.spans[i]) for i in short])
+        return Seeds(*lists.at(tid, pos), None)
+    summed = add_to(scratch, [lists.postings(q.tids[i], q.spans[i]) for i in short])
     kept = summed if q.allowed is None else summed[q.allowed.mask[summed]]
     sums = scratch.acc[kept]
     ids = sorted_unique(kept[sums >= kth(sums, q.n_seeds * len(short))])
@@ -338,7 +345,7 @@ def lower_bound(lists: PostingLists, q: Query, seeds: Seeds, long: list[int]) ->
     if long and theta and sum(q.ub[i] for i in long) >= theta:
         partial = seeds.partial
         for i in long:
-            partial = partial + lists.lookup(q.spans[i], seeds.ids)
+            partial = partial + lists.lookup(q.tids[i], q.spans[i], seeds.ids)
         return max(theta, kth(partial, q.k))
     if not theta and q.allowed is not None:  # fewer than k allowed seeds: no bound on the allowed
         return 0.0
@@ -377,7 +384,7 @@ def sum_eager(
         return summed
     bound_all = sum(q.ub)
     more = short if summed is None else []
-    parts = [lists.postings(q.spans[i], q.tids[i], cut - (bound_all - q.ub[i])) for i in eager + more]
+    parts = [lists.postings(q.tids[i], q.spans[i], cut - (bound_all - q.ub[i])) for i in eager + more]
     added = add_to(scratch, parts)
     return added if summed is None else np.concatenate([summed, added])
 
@@ -395,7 +402,7 @@ def candidates(
     sums are zero again afterwards."""
     acc, allowed = scratch.acc, q.allowed
     if summed is None:  # one short list and every long list lazy: filter that list
-        cands, values = lists.postings(q.spans[short[0]], q.tids[short[0]], floor)
+        cands, values = lists.postings(q.tids[short[0]], q.spans[short[0]], floor)
         if allowed is not None:
             keep = allowed.mask[cands]
             cands, values = cands[keep], values[keep]
@@ -428,7 +435,7 @@ def raise_cut(
     best = np.flatnonzero(partial >= scratch.kth(partial, q.n_seeds))
     full = partial[best]
     for i in lazy:
-        full = full + lists.lookup(q.spans[i], cands[best])
+        full = full + lists.lookup(q.tids[i], q.spans[i], cands[best])
     return max(cut, kth(full, q.k) * (1 - MARGIN))
 
 
@@ -445,9 +452,9 @@ def complete(
             if len(keep) < len(cands):
                 cands, partial = cands[keep], partial[keep]
         if len(cands) * 16 > q.sizes[i]:
-            partial = partial + lists.scatter_lookup(scratch, q.spans[i], cands)
+            partial = partial + lists.scatter_lookup(scratch, q.tids[i], q.spans[i], cands)
         else:
-            partial = partial + lists.lookup(q.spans[i], cands)
+            partial = partial + lists.lookup(q.tids[i], q.spans[i], cands)
         remaining -= q.ub[i]
     return cands, partial
 

@@ -38,18 +38,6 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def insert(self, at: Int64s, terms: list[bytes]) -> Vocabulary:
-        """A new vocabulary with `terms` inserted before the term ids `at` (as `np.insert` does)."""
-        new_prefix = np.array([t[:PREFIX_BYTES] for t in terms], dtype=self.prefix.dtype)
-        prefix = np.insert(np.asarray(self.prefix), at, new_prefix)
-        new_sizes = np.array([len(t) for t in terms], dtype=np.int64)
-        sizes = np.insert(np.diff(self.offsets), at, new_sizes)
-        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        raw = np.frombuffer(b"".join(terms), dtype=np.uint8)
-        blob = np.insert(np.asarray(self.blob), np.repeat(self.offsets[at], new_sizes), raw)
-        return Vocabulary(prefix, blob, offsets)
-
     def terms(self) -> Iterator[str]:
         """Every term, in sorted byte order."""
         blob, offsets = self.blob.tobytes(), self.offsets.tolist()
