@@ -140,6 +140,14 @@ def test_feed_list_forms(tmp_path: Path) -> None:
         read_feed_file(tmp_path / "missing.txt")
     settings = make_settings(feeds='["https://a.example/rss"]')
     assert feed_urls(settings.feeds) == ["https://a.example/rss"]
+    # A URL as users type it, or several separated by commas or spaces.
+    assert feed_urls("https://a.example/rss") == ["https://a.example/rss"]
+    assert feed_urls("https://a.example/rss, https://b.example/atom https://a.example/rss") == [
+        "https://a.example/rss",
+        "https://b.example/atom",
+    ]
+    with pytest.raises(FeedListError, match="not an http"):
+        feed_urls("https://a.example/rss, ftp://b.example/feed")
 
 
 def test_the_index_is_not_rebuilt_when_nothing_new_arrived(

@@ -1,8 +1,10 @@
-"""The feeds a user follows, from ARTICLE_QA_FEEDS: a JSON list of URLs or a file with one URL per line."""
+"""The feeds a user follows, from ARTICLE_QA_FEEDS: URLs (a JSON list, or separated by commas or spaces)
+or a file with one URL per line."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from index import ArticleQAError
@@ -48,6 +50,11 @@ def feed_urls(setting: str | None) -> list[str]:
         return []
     if setting.lstrip().startswith("["):
         return parse_feed_list(setting)
+    if setting.lstrip().startswith(("http://", "https://")):  # one URL, or several: "URL, URL" / "URL URL"
+        try:
+            return _checked([url for url in re.split(r"[\s,]+", setting) if url], "ARTICLE_QA_FEEDS")
+        except ValueError as err:
+            raise FeedListError(str(err)) from None
     return read_feed_file(Path(setting.strip()).expanduser())
 
 
