@@ -272,7 +272,7 @@ def _apply(
 
     manifest = publish(store, fill, {name: live.manifest.files[name] for name in linked})
     log.info(
-        "updated the index in %.2f s: %d segment(s), %d passages removed, %d added",
+        "updated the index in %.2f s: %d segment(s); passages: %d removed, %d added",
         manifest.build_seconds,
         len(updated_engine.segments),
         len(remove),
