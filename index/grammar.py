@@ -51,6 +51,7 @@ ANSWER_PATTERNS: Mapping[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "number": re.compile(rf"\b{_NUM}\b", re.IGNORECASE),
+    "measure": re.compile(rf"\b{_NUM}(?:\s+(?:thousand|million))?[\s-]+{_LENGTH_UNIT}\b", re.IGNORECASE),
     "date": re.compile(
         rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{3,4}}"
         rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?|{_MONTH}\s+\d{{4}}|{_MONTH}|{_WEEKDAY}"
@@ -87,6 +88,8 @@ QUESTION_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("frequency", re.compile(r"\bhow (?:often|frequently)\b")),
+    # Asked first, so that it wins over "number" (which also matches): a distance or size has a unit.
+    ("measure", re.compile(r"\bhow (?:far|tall|high|deep|wide)\b")),
     ("number", re.compile(r"\bhow (?:many|much|old|far|large|big|tall|high|deep|wide|fast)\b")),
     (
         "date",

@@ -67,6 +67,7 @@ class RerankConfig:
     title: float = 0.5  # share of the question's IDF mass found in the article's title
     story: float = 0.6  # ... found in the article's candidate passages together
     counted: bool = True  # "how many troops": only a number near "troops" is of the expected type
+    measure: bool = True  # "how deep", "how far": only a number with a unit of length is of the type
     # Time cues of the question (`index/timecues.py`): "latest", "still", "yesterday", "after the talks".
     recency: float = 2.0  # "latest", "still", "so far": the newest dated candidates on the story
     event_order: float = 0.0  # "after the talks": newer candidates on the story; "before the vote": older
@@ -105,6 +106,7 @@ FEATURES: Mapping[str, str] = {
     "undated_last": "'latest': an undated candidate on the story never above its best dated one",
     "time_words": "time cue words that are not content ('latest', 'yet', 'yesterday') left out of the search",
     "story_diversity": "another article of a story already shown waits until no other story answers",
+    "measure": "'how deep', 'how far', 'how tall': only a number with a unit of length is of the type",
     "calendar": "numbers inside dates and times ('July 2', '9:00') do not answer 'how many'",
     "adjacent": "sentence choice: the sentence after the best one inherits part of its mass when typed",
 }
@@ -170,6 +172,8 @@ class Query:
 
 def _answer_type(question: str, config: RerankConfig) -> str | None:
     kind = question_type(question)
+    if kind == "measure" and not config.measure:
+        return "number"
     return None if kind == "reason" and not config.reason_type else kind
 
 

@@ -12,7 +12,7 @@ from . import grammar, reldates, rerank
 from .analyzer import Analyzer, fold
 
 # Types whose spans are precise enough to show on their own line.
-SHORT_ANSWER_TYPES = frozenset({"duration", "percent", "money", "number", "date"})
+SHORT_ANSWER_TYPES = frozenset({"duration", "percent", "money", "number", "measure", "date"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,3 +117,13 @@ def test_a_weekday_and_the_date_after_it_are_one_answer() -> None:
     assert answer_in("When will the bridge close?", "The bridge will close on Monday, March 3, 2025.") == (
         "Monday, March 3, 2025"
     )
+
+
+def test_how_deep_asks_for_a_length_not_any_number() -> None:
+    sentence = (
+        "The council voted 6 to 1 on Thursday to dredge the inner harbor, a $4.2 million project that "
+        "will deepen the channel to 12 meters so larger cargo ships can dock."
+    )
+    assert short_type("How deep will the harbor channel be?") == "measure"
+    assert answer_in("How deep will the channel be after dredging?", sentence) == "12 meters"
+    assert short_type("How many councillors voted for the dredging?") == "number"
