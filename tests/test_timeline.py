@@ -16,7 +16,7 @@ from bot.cogs.timeline import TimelineCog
 from bot.config import Settings
 from index.answer import QAService
 from index.builder import build_index
-from index.errors import IndexFormatError
+from index.errors import IndexFormatError, IndexMissingError
 from index.filters import SearchFilter
 from index.loader import load_corpus
 from index.models import Timeline
@@ -195,6 +195,23 @@ async def test_discord_timeline_explains_a_service_without_timelines(tmp_path: P
     interaction = _interaction()
     await _run(cog, interaction, "Cedar Hollow Fire")
     assert "not available" in interaction.followup.send.await_args.args[0]
+
+
+async def test_discord_timeline_keeps_index_errors_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:  # an index whose files went missing under the bot
+        def timeline(self, query: str, filters: SearchFilter | None = None) -> Timeline:
+            raise IndexMissingError("no index in /srv/qa/index yet")
+
+        def answer(self, question: str, k: int | None = None, filters: SearchFilter | None = None) -> Any: ...
+
+    cog = TimelineCog(_Host(Broken(), make_settings(index_dir=tmp_path / "i")))
+    interaction = _interaction()
+    await _run(cog, interaction, "Cedar Hollow Fire")
+    (reply,) = interaction.followup.send.await_args.args
+    assert "/srv" not in reply and "cannot be searched" in reply
+    assert "/srv/qa/index" in caplog.text
 
 
 def test_timeline_is_a_plain_value(qa: QAService) -> None:

@@ -14,11 +14,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import ArticleQAError, IndexFormatError, SearchFilter, Timeline, normalize_question
+from index import ArticleQAError, IndexFormatError, QuestionError, SearchFilter, Timeline, normalize_question
 
 from ..config import Settings
 from ..discord_render import NO_MENTIONS, message_text, timeline_embed
 from ..timeexpr import search_filter
+from .qa import DATE_HINT
+from .qa import UNAVAILABLE as INDEX_UNAVAILABLE
 
 if TYPE_CHECKING:
     from index import Answerer
@@ -30,7 +32,10 @@ _log = logging.getLogger(__name__)
 FAILED = "Sorry, something went wrong while building the timeline; the details are in the bot's log."
 USAGE = "Name a story, e.g. `/timeline query: Calder River Bridge closure`."
 UNAVAILABLE = "Timelines are not available from this index."
-DATE_HINT = "e.g. 2025-02-11, 7d, last week, March 2014, since March 2014"
+
+
+class NoTimelines(ArticleQAError):
+    """The index being served builds no timelines."""
 
 
 @runtime_checkable
@@ -104,8 +109,12 @@ class TimelineCog(commands.Cog):
         await interaction.response.defer(thinking=True, ephemeral=private)
         try:
             found = await self._timeline(query, filters)
+        except (QuestionError, NoTimelines) as err:
+            reply = str(err)  # about the user's own query, or what this bot offers: safe to show
         except ArticleQAError as err:
-            reply = str(err)
+            # About the server's corpus or index: its text can name server paths, so it stays in the log.
+            _log.error("could not build a timeline: %s", err)
+            reply = INDEX_UNAVAILABLE
         except Exception:
             _log.exception("/timeline failed")
             reply = FAILED
@@ -134,13 +143,13 @@ class TimelineCog(commands.Cog):
         """Built off the event loop; a damaged index is healed once, then asked again."""
         service = self.host.service  # one service for the whole query: a reload swaps the host's
         if not isinstance(service, Timelines):
-            raise ArticleQAError(UNAVAILABLE)
+            raise NoTimelines(UNAVAILABLE)
         try:
             return await asyncio.to_thread(service.timeline, query, filters)
         except IndexFormatError as damage:
             healed = await self.host.heal_service(service, damage)
             if not isinstance(healed, Timelines):
-                raise ArticleQAError(UNAVAILABLE) from None
+                raise NoTimelines(UNAVAILABLE) from None
             return await asyncio.to_thread(healed.timeline, query, filters)
 
 
