@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
@@ -55,18 +57,37 @@ def article_texts(chunks: Iterable[Chunk]) -> list[str]:
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _shingles(text: str) -> frozenset[tuple[str, ...]]:
-    words = padded(text).split()
+def _words(text: str) -> tuple[str, ...]:
+    """The normalized words of `text`; each passage is compared with every other one shown, so once."""
+    return tuple(padded(text).split())
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _shingles(text: str) -> frozenset[int]:
+    """The hashes of `text`'s word 4-grams: ints, so that comparing two passages' sets rehashes nothing
+    (a collision between two 64-bit hashes of different 4-grams is not a practical concern)."""
+    words = _words(text)
     if len(words) < SHINGLE_WORDS:
-        return frozenset({tuple(words)} if words else ())
-    return frozenset(tuple(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+        return frozenset({hash(words)} if words else ())
+    return frozenset(hash(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _probe(text: str) -> tuple[int, ...]:
+    """One more of `text`'s shingles than a repeat may lack: a passage holding none of them cannot hold
+    REPEAT_SHARE of them all, which settles most comparisons without intersecting two whole sets."""
+    shingles = _shingles(text)
+    may_lack = len(shingles) - math.ceil(REPEAT_SHARE * len(shingles))
+    return tuple(itertools.islice(shingles, may_lack + 1))
 
 
 def repeats(shown: str, other: str) -> bool:
     """True when nearly all of `other` already appears in `shown` (a wire copy of a shown passage)."""
-    if len(padded(other).split()) < SHINGLE_WORDS:
+    if len(_words(other)) < SHINGLE_WORDS:
         return carries([padded(shown)], other)
     theirs, ours = _shingles(other), _shingles(shown)
+    if ours.isdisjoint(_probe(other)):
+        return False
     return len(theirs & ours) >= REPEAT_SHARE * len(theirs)
 
 
