@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from .analyzer import STOPWORDS, Analyzer, fold, normalize_answer
 
@@ -188,6 +189,16 @@ def calendar_spans(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _CALENDAR_NUMBER.finditer(text)]
 
 
+@lru_cache(maxsize=16_384)
+def _typed_matches(kind: str, text: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    """Every match of `kind`'s pattern in `text`, with its normalized words: candidate sentences recur
+    from question to question, and the pattern search is the costly part of checking them."""
+    return tuple(
+        (*match.span(), tuple(normalize_answer(match.group()).split()))
+        for match in ANSWER_PATTERNS[kind].finditer(text)
+    )
+
+
 def answer_spans(
     kind: str,
     text: str,
@@ -203,11 +214,9 @@ def answer_spans(
     ignored = question_words | STOPWORDS if kind == "name" else question_words
     calendar = calendar_spans(text) if kind == "number" and not calendar_counts else []
     spans = []
-    for match in ANSWER_PATTERNS[kind].finditer(text):
-        words = normalize_answer(match.group()).split()
+    for start, end, words in _typed_matches(kind, text):
         if not any(word not in ignored for word in words):
             continue
-        start, end = match.span()
         if any(low <= start and end <= high for low, high in calendar):
             continue
         if near is None or near.search(text, max(0, start - NEAR_CHARS), min(len(text), end + NEAR_CHARS)):
