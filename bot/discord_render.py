@@ -14,7 +14,15 @@ import discord
 from index import Answer, IndexStats, Passage, Source, Timeline
 
 from .limits import MAX_PASSAGES
-from .render import NO_ANSWER, NO_TIMELINE, NOT_ANSWERED, dated_sentence, filter_line, story_line
+from .render import (
+    NO_ANSWER,
+    NO_TIMELINE,
+    NOT_ANSWERED,
+    dated_sentence,
+    entry_sentence,
+    filter_line,
+    story_line,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -248,7 +256,7 @@ def timeline_embed(timeline: Timeline) -> discord.Embed:
         return discord.Embed(title=title, description=description, colour=discord.Colour.light_grey())
     blocks = []
     for entry in timeline.entries:
-        sentence = trim(escape(entry.sentence.strip()), TIMELINE_SENTENCE_LIMIT)
+        sentence = trim(escape(entry_sentence(entry).strip()), TIMELINE_SENTENCE_LIMIT)
         cited = "— " + source_markdown(entry.sources[0])
         if len(entry.sources) > 1:
             cited += f" and {len(entry.sources) - 1} more"

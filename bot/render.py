@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from index import Answer, Passage, Source, Story, Timeline
+from index import Answer, Passage, RelativeDate, Source, Story, Timeline, TimelineEntry
 
 NO_ANSWER = "No answer found in the articles. Try other words, or check the corpus holds articles on this."
 NOT_ANSWERED = "No passage answers this directly; the closest:"
@@ -46,9 +46,19 @@ def highlighted(passage: Passage, bold: Callable[[str], str]) -> str:
 
 def dated_sentence(passage: Passage, text: str, highlight: tuple[int, int]) -> str:
     """`text[highlight]` with each relative date followed by its day: "on Sunday (30 March 2014)"."""
+    return labelled(text, highlight, passage.shown_dates)
+
+
+def entry_sentence(entry: TimelineEntry) -> str:
+    """A timeline entry's sentence with its relative dates resolved, as in answers."""
+    return labelled(entry.text, entry.highlight, [(d.start, d.end, d.label) for d in entry.dates])
+
+
+def labelled(text: str, highlight: tuple[int, int], dates: Sequence[tuple[int, int, str]]) -> str:
+    """`text[highlight]` with each of `dates` (start, end, label) inside it followed by its label."""
     start, end = highlight
     sentence = text[start:end]
-    for date_start, date_end, label in reversed(passage.shown_dates):
+    for date_start, date_end, label in reversed(dates):
         if start <= date_start and date_end <= end:
             cut = date_end - start
             sentence = f"{sentence[:cut]} ({label}){sentence[cut:]}"
@@ -113,10 +123,7 @@ def passage_json(passage: Passage) -> dict[str, Any]:
         "highlight": list(passage.highlight) if passage.highlight else None,
         "sources": [source_json(source) for source in passage.sources],
         "also_in": [source_json(source) for source in passage.also_in],
-        "dates": [
-            {"text": d.text, "date": d.iso, "label": d.label, "start": d.start, "end": d.end}
-            for d in passage.dates
-        ],
+        "dates": dates_json(passage.dates),
         "story": story_json(passage.story) if passage.story else None,
     }
 
@@ -150,13 +157,17 @@ def timeline_text(timeline: Timeline, bold: Callable[[str], str] = marker_bold) 
     if not timeline.entries:
         return "\n".join([*lines, NO_TIMELINE])
     for entry in timeline.entries:
-        lines.append(f"{entry.date.isoformat()}  {bold(entry.sentence)}")
+        lines.append(f"{entry.date.isoformat()}  {bold(entry_sentence(entry))}")
         lines += [f"    — {source_line(source)}" for source in entry.sources]
         lines.append("")
     undated = timeline.left_out_undated if timeline.search_filter is None else 0
     if undated:  # a filtered timeline already says so in its first line
         lines.append(f"({undated} undated article{'s' if undated != 1 else ''} of these stories left out)")
     return "\n".join(lines).rstrip()
+
+
+def dates_json(dates: Sequence[RelativeDate]) -> list[dict[str, Any]]:
+    return [{"text": d.text, "date": d.iso, "label": d.label, "start": d.start, "end": d.end} for d in dates]
 
 
 def timeline_json(timeline: Timeline) -> dict[str, Any]:
@@ -169,6 +180,7 @@ def timeline_json(timeline: Timeline) -> dict[str, Any]:
                 "text": entry.text,
                 "highlight": list(entry.highlight),
                 "sources": [source_json(source) for source in entry.sources],
+                "dates": dates_json(entry.dates),
             }
             for entry in timeline.entries
         ],

@@ -49,7 +49,18 @@ if TYPE_CHECKING:
     from .htmltext import parse_html
     from .loader import load_corpus
     from .manifest import Manifest
-    from .models import Answer, Article, Chunk, IndexStats, Passage, Source, Story, Timeline, TimelineEntry
+    from .models import (
+        Answer,
+        Article,
+        Chunk,
+        IndexStats,
+        Passage,
+        RelativeDate,
+        Source,
+        Story,
+        Timeline,
+        TimelineEntry,
+    )
     from .question import normalize_question
     from .rerank import FEATURES, RerankConfig, without
     from .settings import IndexConfig, IndexStatus, corpus_label, corpus_path, index_status, live_generation
@@ -102,6 +113,7 @@ _EXPORTS = {
         "Chunk",
         "IndexStats",
         "Passage",
+        "RelativeDate",
         "Source",
         "Story",
         "Timeline",
@@ -150,6 +162,7 @@ __all__ = [
     "QAService",
     "QuestionError",
     "QuestionResult",
+    "RelativeDate",
     "RerankConfig",
     "SearchFilter",
     "Source",

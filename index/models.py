@@ -176,6 +176,7 @@ class TimelineEntry:
     highlight: tuple[int, int]  # offsets into `text` of the matching sentence
     sources: tuple[Source, ...]  # every article printing that sentence that day or later (copies)
     story: Story
+    dates: tuple[RelativeDate, ...] = ()  # relative dates in the sentence, resolved; offsets into `text`
 
     @property
     def sentence(self) -> str:

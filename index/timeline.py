@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import rerank
+from . import reldates, rerank
 from .analyzer import Analyzer, normalize_answer
 from .inverted.search import Allowed
 from .models import Source, TimelineEntry
@@ -94,7 +94,14 @@ def entries(
         assert first.source.date is not None
         sources = tuple(dict.fromkeys(copy.source for copy in copies))
         found.append(
-            TimelineEntry(first.source.date, first.text, first.highlight, sources, stories.info(first.row))
+            TimelineEntry(
+                first.source.date,
+                first.text,
+                first.highlight,
+                sources,
+                stories.info(first.row),
+                reldates.resolve(first.text, first.source.date, first.highlight),
+            )
         )
     return sorted(found, key=lambda entry: entry.date), undated
 

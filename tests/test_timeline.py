@@ -14,6 +14,7 @@ import pytest
 from bot.cli import main
 from bot.cogs.timeline import TimelineCog
 from bot.config import Settings
+from bot.render import timeline_text
 from index.answer import QAService
 from index.builder import build_index
 from index.errors import IndexFormatError, IndexMissingError
@@ -87,6 +88,12 @@ def test_filters_keep_the_window_and_the_source(qa: QAService) -> None:
     assert len(observer.entries) == 2
 
 
+def test_relative_dates_read_as_the_days_they_mean(qa: QAService) -> None:
+    text = timeline_text(qa.timeline("Cedar Hollow Fire"))
+    assert "by Wednesday evening (9 April 2025) and was 5 percent contained" in text
+    assert "declared fully contained on Wednesday (16 April 2025)" in text
+
+
 def test_a_query_without_searchable_words_has_no_entries(qa: QAService) -> None:
     assert qa.timeline("the of and").entries == ()
 
@@ -109,9 +116,12 @@ def test_timeline_command_prints_json(dated_index: Path, capsys: pytest.CaptureF
         "2025-03-29",
     ]
     for entry in data["entries"]:
-        assert set(entry) == {"date", "text", "highlight", "sources"}
+        assert set(entry) == {"date", "text", "highlight", "sources", "dates"}
         start, end = entry["highlight"]
         assert 0 <= start < end <= len(entry["text"])
+        for found in entry["dates"]:  # relative dates of the sentence, resolved against its article's date
+            assert start <= found["start"] < found["end"] <= end
+            assert entry["text"][found["start"] : found["end"]] == found["text"]
         assert entry["sources"][0]["publisher"]
 
 
