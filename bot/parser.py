@@ -171,11 +171,12 @@ def _index_parser(commands: Commands[argparse.ArgumentParser]) -> None:
     index = _command(
         commands,
         "index",
-        "build or rebuild the index",
-        "Read every article of the corpus and build the index of its passages, replacing the previous "
-        "index only once the new one is complete. Later questions are answered from this corpus.",
+        "bring the index up to date with the corpus",
+        "Apply the articles added, changed or removed since the index was built (with --full, or when "
+        "there is no index yet, read every article and build it whole). The new index replaces the "
+        "previous one only once it is complete. Later questions are answered from this corpus.",
         _exit_codes(
-            "0    index built (with --verify: the index is intact)",
+            "0    index updated or built (with --verify: the index is intact)",
             "1    the index cannot be written (with --verify: it is missing or damaged)",
             "2    usage or configuration error (bad flag, missing or empty corpus, invalid setting)",
             "130  interrupted with Ctrl-C; the previous index is unchanged",
