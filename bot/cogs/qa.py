@@ -152,7 +152,8 @@ class QACog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """The indexed publishers starting with what was typed, then those containing it."""
-        # The first call reads every article's metadata: off the event loop.
+        # The first call reads every article's metadata: off the event loop, but not on the engine pool,
+        # where it would wait behind answers while Discord gives an autocomplete 3 s (later calls are cached).
         names = await asyncio.to_thread(self.host.service.publishers)
         return [
             app_commands.Choice(name=name[:100], value=name[:100]) for name in source_choices(names, current)
