@@ -4,10 +4,11 @@ its drain, and one reading of the filter options."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -68,21 +69,17 @@ class NewsDesk(FakeAnswerer):
             closes = TimelineEntry(dt.date(2025, 3, 3), sentence, (0, len(sentence)), (courier,), story)
             return Timeline(query, (closes,), search_filter=filters)
 
-    def _counted(self) -> Any:
-        desk = self
-
-        class Counted:
-            def __enter__(self) -> None:
-                with desk._lock:
-                    desk.running += 1
-                    desk.most = max(desk.most, desk.running)
-                    desk.threads.append(threading.current_thread().name)
-
-            def __exit__(self, *exc: object) -> None:
-                with desk._lock:
-                    desk.running -= 1
-
-        return Counted()
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.threads.append(threading.current_thread().name)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.running -= 1
 
 
 class WatchedDefaultExecutor(ThreadPoolExecutor):
@@ -118,13 +115,13 @@ async def timeline(cog: TimelineCog, asked: MagicMock, query: str, **options: An
     await command.callback(cog, asked, query=query, **options)
 
 
-async def wait_for(event: threading.Event) -> None:
-    """Wait for a worker thread's event without the default executor (which some tests forbid)."""
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for a worker thread or other tasks without the default executor (which a test watches)."""
     for _ in range(500):
-        if event.is_set():
+        if condition():
             return
         await asyncio.sleep(0.01)
-    raise AssertionError("no request reached the engine")
+    raise AssertionError("the condition never held")
 
 
 @pytest.fixture
@@ -147,10 +144,9 @@ async def test_a_burst_of_timelines_and_questions_beyond_the_cap_is_told_the_bot
         asyncio.create_task(timeline(timelines, first[2], BRIDGE_STORY)),
     ]
     try:
-        await wait_for(desk.entered)
-        await asyncio.sleep(0.05)  # the other two wait for the one thread, acknowledged
-        for asked in first:
-            asked.response.defer.assert_awaited_once()
+        await until(desk.entered.is_set)
+        # The other two wait for the one thread, acknowledged.
+        await until(lambda: all(asked.response.defer.await_count == 1 for asked in first))
         late_timeline, late_question = make_interaction(ASKER_ID + 10), make_interaction(ASKER_ID + 11)
         await timeline(timelines, late_timeline, BRIDGE_STORY)
         await ask(qa, late_question, QUESTION)
@@ -223,7 +219,7 @@ async def test_a_drain_covers_timelines_too(host: FakeHost) -> None:
     stuck = make_interaction()
     building = asyncio.create_task(timeline(timelines, stuck, BRIDGE_STORY))
     try:
-        await wait_for(desk.entered)
+        await until(desk.entered.is_set)
         draining = asyncio.create_task(pool.drain(grace=0.1))
         await asyncio.sleep(0)  # the drain starts: from now on requests are refused
         late = make_interaction(ASKER_ID + 1)
