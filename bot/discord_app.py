@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 from discord.ext import commands
@@ -15,6 +15,7 @@ from discord.ext import commands
 from index import ArticleQAError, IndexFormatError, IndexStats
 
 from . import discord_compat
+from .answering import EnginePool
 from .config import Settings
 from .hardening import write_private
 from .state import COMMANDS_MARKER, state_path
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_SECONDS = 5.0  # questions in flight get this long to be answered on SIGINT/SIGTERM
+SHUTDOWN_GRACE_SECONDS = 5.0  # requests in flight get this long to be answered on SIGINT/SIGTERM
 # After failed hot reloads the corpus poll waits interval x 2, x 4 ... doubling at most this many times.
 RELOAD_BACKOFF_DOUBLINGS = 5
 
@@ -37,11 +38,6 @@ class ServiceLoader(Protocol):
     def is_current(self, service: Answerer) -> bool: ...
 
     def heal(self, service: Answerer, damage: IndexFormatError) -> Answerer: ...
-
-
-@runtime_checkable
-class _Drains(Protocol):
-    async def drain(self, grace: float) -> None: ...
 
 
 class QABot(commands.AutoShardedBot):
@@ -69,6 +65,8 @@ class QABot(commands.AutoShardedBot):
         )
         self.settings = settings
         self.service = service
+        # The threads and in-flight cap that /ask, mentions, /timeline and follow matching share.
+        self.engine_pool = EnginePool.from_settings(settings)
         self._loader = loader
         self._force_sync = force_sync
         self._reload_lock = asyncio.Lock()
@@ -214,10 +212,8 @@ class QABot(commands.AutoShardedBot):
         await discord_compat.launch_shards(self, configured_gateway=bool(self.settings.discord_gateway_url))
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """Let questions in flight finish (or tell them we restart), then disconnect."""
-        for cog in self.cogs.values():
-            if isinstance(cog, _Drains):
-                await cog.drain(grace)
+        """Let requests in flight finish (or tell them we restart), then disconnect."""
+        await self.engine_pool.drain(grace)
         await self.close()
 
     async def close(self) -> None:
@@ -226,6 +222,7 @@ class QABot(commands.AutoShardedBot):
         for task in self._followers:
             task.cancel()
         await super().close()
+        self.engine_pool.close()
 
 
 def reload_delay(interval: float, failures: int) -> float:

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -85,26 +86,61 @@ def list_corpus(corpus: Path) -> Listing:
 
 
 def corpus_fingerprint(corpus: Path) -> str:
-    """A hash of every article file's path, size and modification time: changes when the corpus does."""
+    """A hash of every article file's path, size and modification time: changes when the corpus does.
+
+    Only names and `lstat` results are read, never a file's bytes. Every status check and hot-reload
+    poll computes it, so a folder is walked with plain `os` calls (at tens of thousands of files, a
+    `Path` per file costs more than the system calls); links take the careful path (`_link_line`).
+    """
     digest = hashlib.sha256()
-    root = corpus_root(corpus)
-    for path in corpus_files(corpus):
-        # surrogateescape: a file name that is not UTF-8 still hashes as its own bytes.
-        name = path.relative_to(corpus).as_posix() if corpus.is_dir() else path.name
-        try:
-            info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                _target(path, root)
-                info = path.stat()
-        except SkipFile:
-            # A link the build will skip: hash where it points, never what it points to (a link to a file
-            # that changes all the time, such as /proc/self/status, would make the index stale forever).
-            digest.update(f"{name}\0link\0{_readlink(path)}\n".encode("utf-8", "surrogateescape"))
-            continue
-        except OSError:
-            continue
-        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    if corpus.is_dir():
+        lines = _folder_lines(corpus)
+    else:
+        lines = (_file_line(path, path.name, None) for path in corpus_files(corpus))
+    for line in lines:
+        if line is not None:
+            # surrogateescape: a file name that is not UTF-8 still hashes as its own bytes.
+            digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def _folder_lines(corpus: Path) -> Iterator[str | None]:
+    """The fingerprint line of each article file of a corpus folder, in `list_corpus` order."""
+    top = os.fspath(corpus)
+    root: Path | None = None  # where links must stay inside: resolved at the first link only
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        relative = os.path.relpath(folder, top)
+        for name in sorted(files):
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in SUFFIXES:
+                continue
+            posix = name if relative == "." else f"{relative}/{name}"
+            full = os.path.join(folder, name)
+            try:
+                info = os.lstat(full)
+            except OSError:
+                continue  # gone since the walk listed it
+            if stat.S_ISLNK(info.st_mode):
+                root = root or corpus_root(corpus)
+                yield _file_line(Path(full), posix, root)
+            else:
+                yield f"{posix}\0{info.st_size}\0{info.st_mtime_ns}\n"
+
+
+def _file_line(path: Path, name: str, root: Path | None) -> str | None:
+    """The fingerprint line of one file (a link: of where it leads); None for a file that is gone."""
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            _target(path, root)
+            info = path.stat()
+    except SkipFile:
+        # A link the build will skip: hash where it points, never what it points to (a link to a file
+        # that changes all the time, such as /proc/self/status, would make the index stale forever).
+        return f"{name}\0link\0{_readlink(path)}\n"
+    except OSError:
+        return None
+    return f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n"
 
 
 def corpus_root(corpus: Path) -> Path | None:

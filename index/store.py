@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .diskfiles import (
+    Writer,
+    fsync_dir,
+    fsync_file,
+    is_empty_folder,
+    is_open_file,
+    remove_generation,
+    remove_if_folder,
+    sha256_of,
+)
+from .diskfiles import write_atomic as write_atomic
 from .errors import IndexDirectoryError, IndexFormatError, IndexMissingError
 from .layout import (
     CURRENT,
@@ -64,48 +74,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` (mode 0600) to a temp file beside `path`, fsync it, then rename it over `path`."""
-    temp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        with open(fd, "wb") as handle:
-            os.fchmod(fd, FILE_MODE)  # the mode given to open() is reduced by the umask
-            handle.write(data)
-            handle.flush()
-            os.fsync(fd)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-Writer = Callable[[Path, bytes], None]
-"""Writes one small store file (the pointer, the manifest, the marker) atomically."""
 
 
 class IndexStore:
@@ -198,7 +166,7 @@ class IndexStore:
                 raise IndexFormatError(f"index file {path} is truncated or replaced; {REBUILD_HINT}")
             if full:
                 try:
-                    actual = _sha256(path)
+                    actual = sha256_of(path)
                 except OSError as err:
                     raise IndexFormatError(
                         f"cannot read index file {path} ({err.strerror}); {REBUILD_HINT}"
@@ -232,7 +200,7 @@ class IndexStore:
                 except BlockingIOError:
                     yield False
                     return
-                if not _is_open_file(handle.fileno(), path):
+                if not is_open_file(handle.fileno(), path):
                     continue  # a failed first build removed the file meanwhile: lock a new one
                 try:
                     if not (self.directory / MARKER).is_file():
@@ -289,7 +257,7 @@ class IndexStore:
 
     def _open_lock(self, path: Path, created: bool) -> Any:
         try:
-            _remove_if_folder(path)
+            remove_if_folder(path)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as err:
             if created:
@@ -355,15 +323,15 @@ class IndexStore:
                     files[path.name] = dict(known)
                     continue
                 os.chmod(path, FILE_MODE)
-                _fsync_file(path)
-                files[path.name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+                fsync_file(path)
+                files[path.name] = {"size": path.stat().st_size, "sha256": sha256_of(path)}
             manifest = Manifest(**{**asdict(manifest), "files": files})
             self._write(staging / MANIFEST, json.dumps(manifest.to_json(), indent=1).encode())
             (staging / STAGING_MARK).unlink()  # the manifest proves the folder is ours from here on
-            _fsync_dir(staging)
+            fsync_dir(staging)
             os.replace(staging, final)
-            _fsync_dir(self.directory)
-            _remove_if_folder(self.directory / CURRENT)  # a folder where the pointer belongs
+            fsync_dir(self.directory)
+            remove_if_folder(self.directory / CURRENT)  # a folder where the pointer belongs
             self._write(self.directory / CURRENT, f"{name}\n".encode())
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -391,8 +359,8 @@ class IndexStore:
                 path.unlink(missing_ok=True)
             elif is_own_staging(path):
                 log.debug("removing unfinished build %s", path.name)
-                _remove_generation(path)
-            elif is_generation_name(path.name) and _is_empty_folder(path):
+                remove_generation(path)
+            elif is_generation_name(path.name) and is_empty_folder(path):
                 path.rmdir()  # a removal killed after its last file
         # A build killed between renaming its folder and swapping CURRENT leaves a complete generation
         # that nothing points to; with the lock held, no other build can be about to point to it.
@@ -402,46 +370,4 @@ class IndexStore:
         # Running readers keep their memory-mapped files alive after unlinking (POSIX).
         for path in self.directory.iterdir():
             if path.name != keep and is_own_generation(path):
-                _remove_generation(path)
-
-
-def _is_open_file(fd: int, path: Path) -> bool:
-    """True while `path` still names the open file `fd` (it may have been unlinked and recreated)."""
-    try:
-        return os.path.samestat(os.fstat(fd), path.stat())
-    except OSError:
-        return False
-
-
-def _remove_generation(path: Path) -> None:
-    """Remove a generation or staging folder, the files that prove it is ours (manifest, staging mark)
-    last: a removal killed halfway leaves a folder that the next build still recognizes and removes."""
-    proofs = (MANIFEST, STAGING_MARK)
-    try:
-        entries = list(os.scandir(path))
-        for entry in entries:
-            if entry.name not in proofs:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-        for name in proofs:
-            with contextlib.suppress(FileNotFoundError):
-                (path / name).unlink()
-        path.rmdir()
-    except OSError as err:
-        log.debug("could not remove %s fully (%s)", path.name, err)
-
-
-def _is_empty_folder(path: Path) -> bool:
-    try:
-        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
-    except OSError:
-        return False
-
-
-def _remove_if_folder(path: Path) -> None:
-    """Remove a folder found where one of the store's own files belongs (in a folder it manages)."""
-    if path.is_dir() and not path.is_symlink():
-        log.debug("removing the folder %s, which stands where a file belongs", path)
-        shutil.rmtree(path)
+                remove_generation(path)

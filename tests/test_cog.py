@@ -13,7 +13,8 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.cogs.qa import FAILED, RESTARTING, UNAVAILABLE, USAGE, QACog
+from bot.answering import RESTARTING
+from bot.cogs.qa import FAILED, UNAVAILABLE, USAGE, QACog
 from bot.config import Settings
 from bot.discord_app import QABot, reload_delay
 from bot.discord_render import AnswerView
@@ -390,7 +391,7 @@ async def test_drain_waits_for_questions_in_flight(host: FakeHost, cog: QACog) -
     interaction = make_interaction()
     asking = asyncio.create_task(ask(cog, interaction, "slow"))
     await until_answering(answerer)
-    draining = asyncio.create_task(cog.drain(grace=5))
+    draining = asyncio.create_task(cog.pool.drain(grace=5))
     await asyncio.sleep(0)  # the drain starts: from now on questions are refused
     late = make_interaction(user_id=ASKER_ID + 1)
     await ask(cog, late, "too late")
@@ -409,7 +410,7 @@ async def test_drain_tells_questions_still_running_after_the_grace_that_we_resta
     asking = asyncio.create_task(ask(cog, interaction, "stuck"))
     await until_answering(answerer)
     try:
-        await asyncio.wait_for(cog.drain(grace=0.1), 5)
+        await asyncio.wait_for(cog.pool.drain(grace=0.1), 5)
         await asyncio.wait_for(asking, 5)
     finally:
         gate.set()

@@ -11,7 +11,8 @@ from unittest.mock import MagicMock
 import discord
 import pytest
 
-from bot.cogs.qa import BUSY, EXPIRED, NOT_DELIVERED, USAGE, QACog
+from bot.answering import BUSY, EnginePool
+from bot.cogs.qa import EXPIRED, NOT_DELIVERED, USAGE, QACog
 from bot.ratelimit import ReplyLimits, SlidingWindow
 from index.filters import SearchFilter
 from index.models import Answer
@@ -350,11 +351,12 @@ def test_limits_reject_nonsense() -> None:
         ReplyLimits(channel_seconds=0)
 
 
-async def test_the_extension_takes_its_limits_from_the_settings(tmp_path: Path) -> None:
+async def test_the_extension_answers_on_the_bots_pool_sized_by_the_settings(tmp_path: Path) -> None:
     from bot.cogs.qa import setup
 
     settings = make_settings(index_dir=tmp_path / "index", discord_max_in_flight=7, discord_answer_threads=3)
     bot = FakeHost(FakeAnswerer(), settings)
+    bot.engine_pool = EnginePool.from_settings(settings)  # type: ignore[attr-defined]
     added: list[QACog] = []
 
     async def add_cog(cog: QACog) -> None:
@@ -362,4 +364,5 @@ async def test_the_extension_takes_its_limits_from_the_settings(tmp_path: Path) 
 
     bot.add_cog = add_cog  # type: ignore[attr-defined]
     await setup(bot)  # type: ignore[arg-type]
+    assert added[0].pool is bot.engine_pool  # type: ignore[attr-defined]
     assert (added[0].limits.max_in_flight, added[0].limits.answer_threads) == (7, 3)

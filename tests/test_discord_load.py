@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bot.cogs.qa import BUSY
+from bot.answering import BUSY
 from bot.ratelimit import ReplyLimits
 from tests.bot_process import start_bot
 from tests.fake_discord import FakeDiscord, Interaction, Reply

@@ -23,9 +23,9 @@ from index.cleaning import (
     is_boilerplate,
 )
 from index.corpusfiles import CONTROL_CHARS, SkipFile, decode
-from index.loader import _safe_text
 from index.metadata import _quote, clean_url
 from index.models import Article
+from index.rawarticle import safe_text as _safe_text
 
 # The sentence splitter as it was written before it read lines in place: the reference for its output.
 _END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*(?=\s)")

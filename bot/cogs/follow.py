@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from index import has_searchable_words, normalize_question
 
+from ..answering import EnginePool, Restarting
 from ..config import Settings
 from ..discord_render import DESCRIPTION_LIMIT, NO_MENTIONS, escape, trim
 from ..follow.matcher import FollowMatcher, Searchable
@@ -45,7 +46,7 @@ class FollowHost(Protocol):
 
 class FollowCog(commands.Cog):
     """Keeps the follows in `store` and, after each index update the bot announces, posts the new
-    articles that answer them; matching runs in a worker thread, one update at a time."""
+    articles that answer them; matching runs on the engine pool, one update at a time."""
 
     def __init__(
         self,
@@ -53,8 +54,12 @@ class FollowCog(commands.Cog):
         store: FollowStore,
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        pool: EnginePool | None = None,
     ) -> None:
+        """`pool` is the bot's, which matching shares with /ask and /timeline; without one the cog makes
+        its own."""
         self.host = host
+        self.pool = pool or EnginePool()
         self.store = store
         self._clock = clock
         settings = host.settings
@@ -197,6 +202,8 @@ class FollowCog(commands.Cog):
         async with self._matching:
             try:
                 await self._post_matches(old, new)
+            except Restarting:
+                _log.debug("matching stopped by the shutdown")
             except Exception:
                 if self._closing:  # the database closed under it: the bot is stopping
                     _log.debug("matching stopped by the shutdown", exc_info=True)
@@ -207,7 +214,7 @@ class FollowCog(commands.Cog):
         if self._closing:
             return
         now = self._clock()
-        posts = await asyncio.to_thread(self.matcher.posts, old, new, now)
+        posts = await self.pool.run(self.matcher.posts, old, new, now)
         sent = 0
         for post in posts:
             if self._closing:
@@ -282,4 +289,4 @@ async def setup(bot: QABot) -> None:
     except (FollowStoreError, OSError) as err:
         _log.error("follows are off: %s", err)
         return
-    await bot.add_cog(FollowCog(bot, store))
+    await bot.add_cog(FollowCog(bot, store, pool=bot.engine_pool))

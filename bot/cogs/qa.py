@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 import discord
@@ -27,11 +25,11 @@ from index import (
     normalize_question,
 )
 
+from ..answering import DATE_HINT, Admission, EnginePool, Restarting
 from ..config import Settings
 from ..discord_render import NO_MENTIONS, AnswerView, about_embed, message_text
 from ..limits import MAX_PASSAGES
 from ..ratelimit import ReplyLimits, SlidingWindow
-from ..timeexpr import search_filter
 
 if TYPE_CHECKING:
     from index import Answerer
@@ -42,20 +40,10 @@ _log = logging.getLogger(__name__)
 
 FAILED = "Sorry, something went wrong while answering; the details are in the bot's log."
 UNAVAILABLE = "The articles cannot be searched right now; the bot's operator has the details in its log."
-RESTARTING = "The bot is restarting; please ask again in a minute."
 USAGE = "Ask me about the articles, e.g. `/ask question: how long did the talks last`."
-BUSY = "I am answering a lot of questions right now; please ask again in a minute."
 NOT_DELIVERED = "Sorry, Discord did not accept the answer; please ask again in a moment."
 EXPIRED = "This answer has expired; please ask again with /ask."
 MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
-DATE_HINT = "e.g. 2025-02-11, 7d, last week, March 2014, since March 2014"
-
-
-class Restarting(ArticleQAError):
-    """The bot is shutting down and will not answer this question."""
-
-    def __init__(self) -> None:
-        super().__init__(RESTARTING)
 
 
 class QAHost(Protocol):
@@ -78,8 +66,8 @@ class QAHost(Protocol):
 
 
 class QACog(commands.Cog):
-    """Answers questions from the host's current service within `ReplyLimits`, with a per-user cooldown
-    and a clean drain."""
+    """Answers questions from the host's current service on the bot's shared `EnginePool`, with a
+    per-user cooldown, reply budgets per channel and a clean drain."""
 
     def __init__(
         self,
@@ -87,30 +75,22 @@ class QACog(commands.Cog):
         *,
         clock: Callable[[], float] = time.monotonic,
         limits: ReplyLimits | None = None,
+        pool: EnginePool | None = None,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
+        """`pool` is the bot's, shared with the other commands; without one the cog makes its own from
+        `limits` (whose reply budgets it uses either way)."""
         self.host = host
-        self._clock = clock
-        self._today = today  # what relative dates in filters ("7d") count back from
-        self.limits = limits = limits or ReplyLimits()
+        self.limits = limits = limits or (pool.limits if pool is not None else ReplyLimits())
+        self.pool = pool or EnginePool(limits)
+        self.admission = Admission(self.pool, host, noun="question", usage=USAGE, clock=clock, today=today)
         # A user in a cooldown hears about it once, not once per message, however long the cooldown.
         notice_seconds = max(limits.notice_seconds, host.settings.discord_cooldown_seconds)
         self._user_notices = SlidingWindow(1, notice_seconds, clock)
         self._channel_notices = SlidingWindow(1, limits.notice_seconds, clock)
         self._channel_replies = SlidingWindow(limits.channel_replies, limits.channel_seconds, clock)
-        self._answer_threads = asyncio.Semaphore(limits.answer_threads)
         # Message id -> the view whose buttons it carries, oldest first (they all time out alike).
         self._live_views: OrderedDict[int, AnswerView] = OrderedDict()
-        # One bucket per user id, shared by /ask, mentions and DMs (app_commands cooldowns cover one command).
-        seconds = host.settings.discord_cooldown_seconds
-        self._cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
-            commands.Cooldown(1, seconds) if seconds > 0 else None, lambda user_id: user_id
-        )
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._closing = False
-        self._abandon = asyncio.Event()
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -136,14 +116,7 @@ class QACog(commands.Cog):
         # Every path starts with the acknowledgement (a deferral or a private refusal): the checks before it
         # are counters, and Discord drops interactions not acknowledged within 3 seconds.
         question = normalize_question(question)
-        filters: SearchFilter | None = None
-        try:
-            if since or until or source:
-                filters = search_filter(since, until, (source,) if source else (), self._today())
-        except ArticleQAError as err:
-            problem: str | None = str(err)
-        else:
-            problem = self._refusal(question, interaction.user.id)
+        filters, problem = self.admission.admit(question, interaction.user.id, since, until, source)
         if problem is not None:
             await self._acknowledge(
                 interaction,
@@ -152,7 +125,7 @@ class QACog(commands.Cog):
                 ),
             )
             return
-        with self._tracked():
+        with self.pool.tracked():
             if not await self._acknowledge(
                 interaction, interaction.response.defer(thinking=True, ephemeral=private)
             ):
@@ -179,7 +152,8 @@ class QACog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """The indexed publishers starting with what was typed, then those containing it."""
-        # The first call reads every article's metadata: off the event loop.
+        # The first call reads every article's metadata: off the event loop, but not on the engine pool,
+        # where it would wait behind answers while Discord gives an autocomplete 3 s (later calls are cached).
         names = await asyncio.to_thread(self.host.service.publishers)
         return [
             app_commands.Choice(name=name[:100], value=name[:100]) for name in source_choices(names, current)
@@ -256,14 +230,14 @@ class QACog(commands.Cog):
             # A reply now would wait in Discord's queue for this channel, delaying everyone's answers.
             _log.debug("channel %s is at its reply budget; message %s not answered", channel_id, message.id)
             return
-        problem = self._refusal(question, message.author.id)
+        problem = self.admission.refusal(question, message.author.id)
         try:
             if problem is not None:
                 if self._may_notify(message.author.id, channel_id):
                     await message.reply(message_text(problem), allowed_mentions=NO_MENTIONS)
                 return
             self._channel_replies.take(channel_id)
-            with self._tracked():
+            with self.pool.tracked():
                 try:
                     answer = await self._answer(question)
                 except Exception as err:
@@ -300,57 +274,17 @@ class QACog(commands.Cog):
 
     # -- shared machinery -----------------------------------------------------------------------
 
-    def _refusal(self, question: str, user_id: int) -> str | None:
-        """Why a question is not answered right now, or None to answer it (which starts the cooldown)."""
-        if self._closing:
-            return RESTARTING
-        if not question:
-            return USAGE
-        limit = self.host.settings.max_question_chars
-        if len(question) > limit:
-            return f"That question is {len(question):,} characters long; please keep it under {limit:,}."
-        if self._in_flight >= self.limits.max_in_flight:
-            return BUSY  # checked before the cooldown, which a question not answered must not start
-        now = self._clock()
-        bucket = self._cooldowns.get_bucket(user_id, now) if self._cooldowns.valid else None
-        retry_after = bucket.update_rate_limit(now) if bucket is not None else None
-        if retry_after:
-            return f"You are asking quickly: try again in {math.ceil(retry_after)} s."
-        return None
-
     async def _answer(self, question: str, filters: SearchFilter | None = None) -> Answer:
-        """Retrieve off the event loop; gives up with `Restarting` when a shutdown stops waiting."""
+        """Retrieved on the shared pool; gives up with `Restarting` when a shutdown stops waiting."""
         # One reference for the whole question: a hot reload swaps `host.service`, never this object.
         service = self.host.service
         try:
-            return await self._answer_from(service, question, filters)
+            return await self.pool.run(service.answer, question, MAX_PASSAGES, filters)
         except IndexFormatError as damage:
             # A passage failed its checksum: heal the index once (rebuilt, or already healed for another
             # question) and ask again, rather than tell users the index is broken.
             healed = await self.host.heal_service(service, damage)
-            return await self._answer_from(healed, question, filters)
-
-    async def _answer_from(self, service: Answerer, question: str, filters: SearchFilter | None) -> Answer:
-        if self._abandon.is_set():
-            raise Restarting
-        work = asyncio.ensure_future(self._in_thread(service, question, filters))
-        abandon = asyncio.ensure_future(self._abandon.wait())
-        try:
-            await asyncio.wait({work, abandon}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            abandon.cancel()
-        if work.done():
-            return work.result()
-        # The thread cannot be stopped; it finishes on its own and its result is dropped.
-        work.add_done_callback(lambda task: task.cancelled() or task.exception())
-        raise Restarting
-
-    async def _in_thread(
-        self, service: Answerer, question: str, filters: SearchFilter | None = None
-    ) -> Answer:
-        # A few threads at most: each one that runs takes the GIL from the event loop for a while.
-        async with self._answer_threads:
-            return await asyncio.to_thread(service.answer, question, MAX_PASSAGES, filters)
+            return await self.pool.run(healed.answer, question, MAX_PASSAGES, filters)
 
     async def _acknowledge(self, interaction: discord.Interaction, response: Awaitable[object]) -> bool:
         """Send the first response to an interaction; False (logged in one line) when Discord refused it."""
@@ -414,31 +348,6 @@ class QACog(commands.Cog):
         _log.debug("the question that failed: %r", question)  # questions are private: debug level only
         return FAILED
 
-    @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
-        """Count a question as in flight until its reply is sent, so a shutdown can wait for it."""
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-
-    async def drain(self, grace: float) -> None:
-        """Refuse new questions, give those in flight `grace` seconds, then tell the rest we restart."""
-        self._closing = True
-        if self._in_flight:
-            _log.info("waiting up to %.0f s for %d question(s) in flight", grace, self._in_flight)
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace)
-        except TimeoutError:
-            _log.warning("%d question(s) still running: telling them the bot restarts", self._in_flight)
-            self._abandon.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), 3.0)
-
 
 def source_choices(names: list[str], typed: str) -> list[str]:
     """Publisher names that start with `typed` (any case), then those containing it; at most 25."""
@@ -450,8 +359,4 @@ def source_choices(names: list[str], typed: str) -> list[str]:
 
 async def setup(bot: QABot) -> None:
     """Extension entry point for `bot.load_extension`."""
-    settings = bot.settings
-    limits = ReplyLimits(
-        max_in_flight=settings.discord_max_in_flight, answer_threads=settings.discord_answer_threads
-    )
-    await bot.add_cog(QACog(bot, limits=limits))
+    await bot.add_cog(QACog(bot, pool=bot.engine_pool))

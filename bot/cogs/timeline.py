@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -16,10 +14,9 @@ from discord.ext import commands
 
 from index import ArticleQAError, IndexFormatError, QuestionError, SearchFilter, Timeline, normalize_question
 
+from ..answering import DATE_HINT, Admission, EnginePool, Restarting
 from ..config import Settings
 from ..discord_render import NO_MENTIONS, message_text, timeline_embed
-from ..timeexpr import search_filter
-from .qa import DATE_HINT
 from .qa import UNAVAILABLE as INDEX_UNAVAILABLE
 
 if TYPE_CHECKING:
@@ -58,22 +55,20 @@ class TimelineHost(Protocol):
 
 
 class TimelineCog(commands.Cog):
-    """`/timeline`, built in a worker thread, with a per-user cooldown as for /ask."""
+    """`/timeline`, built on the bot's shared `EnginePool`, with a per-user cooldown as for /ask."""
 
     def __init__(
         self,
         host: TimelineHost,
         *,
         clock: Callable[[], float] = time.monotonic,
+        pool: EnginePool | None = None,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
+        """`pool` is the bot's, shared with /ask; without one the cog makes its own."""
         self.host = host
-        self._clock = clock
-        self._today = today
-        seconds = host.settings.discord_cooldown_seconds
-        self._cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
-            commands.Cooldown(1, seconds) if seconds > 0 else None, lambda user_id: user_id
-        )
+        self.pool = pool or EnginePool()
+        self.admission = Admission(self.pool, host, noun="query", usage=USAGE, clock=clock, today=today)
 
     @app_commands.command(name="timeline", description="Follow a news story through its updates")
     @app_commands.describe(
@@ -93,24 +88,24 @@ class TimelineCog(commands.Cog):
         source: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         query = normalize_question(query)
-        filters: SearchFilter | None = None
-        try:
-            if since or until or source:
-                filters = search_filter(since, until, (source,) if source else (), self._today())
-        except ArticleQAError as err:
-            problem: str | None = str(err)
-        else:
-            problem = self._refusal(query, interaction.user.id)
+        filters, problem = self.admission.admit(query, interaction.user.id, since, until, source)
         if problem is not None:
             await interaction.response.send_message(
                 message_text(problem), ephemeral=True, allowed_mentions=NO_MENTIONS
             )
             return
+        with self.pool.tracked():
+            await self._reply(interaction, query, filters, private=private)
+
+    async def _reply(
+        self, interaction: discord.Interaction, query: str, filters: SearchFilter | None, *, private: bool
+    ) -> None:
+        """Acknowledge, build the timeline, and send it (or one line saying why not)."""
         await interaction.response.defer(thinking=True, ephemeral=private)
         try:
             found = await self._timeline(query, filters)
-        except (QuestionError, NoTimelines) as err:
-            reply = str(err)  # about the user's own query, or what this bot offers: safe to show
+        except (QuestionError, NoTimelines, Restarting) as err:
+            reply = str(err)  # about the user's own query, what this bot offers, or its state: safe to show
         except ArticleQAError as err:
             # About the server's corpus or index: its text can name server paths, so it stays in the log.
             _log.error("could not build a timeline: %s", err)
@@ -125,33 +120,19 @@ class TimelineCog(commands.Cog):
             return
         await interaction.followup.send(message_text(reply), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    def _refusal(self, query: str, user_id: int) -> str | None:
-        """Why a query is not answered right now, or None to answer it (which starts the cooldown)."""
-        if not query:
-            return USAGE
-        limit = self.host.settings.max_question_chars
-        if len(query) > limit:
-            return f"That query is {len(query):,} characters long; please keep it under {limit:,}."
-        now = self._clock()
-        bucket = self._cooldowns.get_bucket(user_id, now) if self._cooldowns.valid else None
-        retry_after = bucket.update_rate_limit(now) if bucket is not None else None
-        if retry_after:
-            return f"You are asking quickly: try again in {math.ceil(retry_after)} s."
-        return None
-
     async def _timeline(self, query: str, filters: SearchFilter | None) -> Timeline:
-        """Built off the event loop; a damaged index is healed once, then asked again."""
+        """Built on the shared pool; a damaged index is healed once, then asked again."""
         service = self.host.service  # one service for the whole query: a reload swaps the host's
         if not isinstance(service, Timelines):
             raise NoTimelines(UNAVAILABLE)
         try:
-            return await asyncio.to_thread(service.timeline, query, filters)
+            return await self.pool.run(service.timeline, query, filters)
         except IndexFormatError as damage:
             healed = await self.host.heal_service(service, damage)
             if not isinstance(healed, Timelines):
                 raise NoTimelines(UNAVAILABLE) from None
-            return await asyncio.to_thread(healed.timeline, query, filters)
+            return await self.pool.run(healed.timeline, query, filters)
 
 
 async def setup(bot: QABot) -> None:
-    await bot.add_cog(TimelineCog(bot))
+    await bot.add_cog(TimelineCog(bot, pool=bot.engine_pool))
