@@ -182,7 +182,7 @@ def test_rescore_gives_the_lead_passage_its_prior() -> None:
     assert scores[0] - scores[1] == pytest.approx(rerank.RerankConfig().lead)
 
 
-def test_a_short_question_weighs_the_lead_and_the_headline_more() -> None:
+def test_a_short_question_weighs_the_lead_more_and_can_weigh_the_headline_more() -> None:
     # "Who won the by-election?" keeps two terms: the passages of two by-election stories match it
     # alike, and only the article's lead and headline can say which story a reader means.
     short, longer = (
@@ -199,12 +199,14 @@ def test_a_short_question_weighs_the_lead_and_the_headline_more() -> None:
         assert scores[0] - scores[1] == pytest.approx(prior)
     plain = rerank.rescore(short, [lead, later], rerank.without(config, ["short_lead"]))
     assert plain[0] - plain[1] == pytest.approx(config.lead)
-    # The headline "Greens win Halden Moor by-election" holds the whole short question.
+    # Switched on, the headline "Greens win Halden Moor by-election", which holds the whole short
+    # question, counts more for it than for a longer one.
+    titled = replace(config, short_title=1.0)
     headline = replace(later, title_terms=frozenset({"green", "win", "halden", "moor", "elect"}))
-    scores = rerank.rescore(short, [later, headline], config)
-    assert scores[1] - scores[0] == pytest.approx(config.title + config.short_title)
-    plain = rerank.rescore(short, [later, headline], rerank.without(config, ["short_title"]))
-    assert plain[1] - plain[0] == pytest.approx(config.title)
+    scores = rerank.rescore(short, [later, headline], titled)
+    assert scores[1] - scores[0] == pytest.approx(titled.title + titled.short_title)
+    plain = rerank.rescore(short, [later, headline], rerank.without(titled, ["short_title"]))
+    assert plain[1] - plain[0] == pytest.approx(titled.title)
 
 
 def test_service_shows_a_short_answer_and_highlights_the_typed_sentence(
