@@ -36,7 +36,7 @@ from index.analyzer import (
 FROZEN_DIGESTS = {
     "corpus": "69e40c7e58ff014794081d44496a6987475a1b8ea1c95cc69eb35de3531c7eb1",
     "articles": "d80bb82b8742a63a8342725bca67cd22c5d282434751fee97e3f0ca7a0f5d4f6",
-    "news-wikinews": "9673670b03a036ea6ecdcdeb7673995bc20f69cbbda57e76b2f27fa703ff6f8c",
+    "news-wikinews": "321e9f11a7cc27e37893adf6a9134ee5b699487e711bafc68b94f549b0d7b4f6",  # with short-questions.jsonl
     "dated-news": "cbef0f50a66c652e26e44a7d334104050841e6004118b2fd73234efaf8ff698a",
     "squad-subset": "b0acd18bf9ae32f0d71a39f37b12e4509d86328bfee29dde7fd76d5beaf7e0f8",
     "feed-pages": "d0a6048fe5bd4c1f2475a4174bed30f7d8dfe01e797e24dcd62c3c7182068e44",

@@ -175,10 +175,38 @@ def test_rescore_lets_sentence_evidence_beat_a_slightly_higher_bm25() -> None:
 
 
 def test_rescore_gives_the_lead_passage_its_prior() -> None:
-    q = query("talks")
-    chunks = [Chunk("a#0", "a", 0, "talks", 0, 5), Chunk("a#3", "a", 3, "talks", 90, 95)]
+    q = query("When did the Paris talks on the ceasefire resume?")
+    text = "talks"
+    chunks = [Chunk("a#0", "a", 0, text, 0, 5), Chunk("a#3", "a", 3, text, 90, 95)]
     scores = rerank.rescore(q, [FakeCandidate(1.0, None, c, None) for c in chunks], rerank.RerankConfig())
     assert scores[0] - scores[1] == pytest.approx(rerank.RerankConfig().lead)
+
+
+def test_a_short_question_weighs_the_lead_more_and_can_weigh_the_headline_more() -> None:
+    # "Who won the by-election?" keeps two terms: the passages of two by-election stories match it
+    # alike, and only the article's lead and headline can say which story a reader means.
+    short, longer = (
+        query("Who won the by-election?"),
+        query("Who won the Halden Moor by-election for the Greens?"),
+    )
+    assert len(short.idf) == 2 and len(longer.idf) > 2
+    config = rerank.RerankConfig()
+    text = "Counting finished at dawn, and the winner thanked volunteers."
+    chunks = [Chunk("moor#0", "moor", 0, text, 0, len(text)), Chunk("vale#2", "vale", 2, text, 400, 460)]
+    lead, later = (FakeCandidate(1.0, None, chunk, None) for chunk in chunks)
+    for q, prior in ((short, config.lead + config.short_lead), (longer, config.lead)):
+        scores = rerank.rescore(q, [lead, later], config)
+        assert scores[0] - scores[1] == pytest.approx(prior)
+    plain = rerank.rescore(short, [lead, later], rerank.without(config, ["short_lead"]))
+    assert plain[0] - plain[1] == pytest.approx(config.lead)
+    # Switched on, the headline "Greens win Halden Moor by-election", which holds the whole short
+    # question, counts more for it than for a longer one.
+    titled = replace(config, short_title=1.0)
+    headline = replace(later, title_terms=frozenset({"green", "win", "halden", "moor", "elect"}))
+    scores = rerank.rescore(short, [later, headline], titled)
+    assert scores[1] - scores[0] == pytest.approx(titled.title + titled.short_title)
+    plain = rerank.rescore(short, [later, headline], rerank.without(titled, ["short_title"]))
+    assert plain[1] - plain[0] == pytest.approx(titled.title)
 
 
 def test_service_shows_a_short_answer_and_highlights_the_typed_sentence(

@@ -9,9 +9,10 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ID_PATTERN = re.compile(r"^nw-\d{4}$")
+ID_PATTERN = re.compile(r"^n[ws]-\d{4}$")  # nw-: reader questions, ns-: short questions
 SPLITS = {"dev", "test"}
-KINDS = {"who", "what", "when", "where", "why", "how", "how many", "how much", "which", "other"}
+KINDS = {"who", "what", "when", "where", "why", "how", "how many", "how much", "which", "other", "short"}
+QUESTION_FILES = ("questions.jsonl", "short-questions.jsonl")
 
 
 def normalize(text: str) -> str:
@@ -57,9 +58,28 @@ def check(articles_path: Path, questions_path: Path) -> list[str]:
     return problems
 
 
+def split_mismatches(paths: list[Path]) -> list[str]:
+    """One message per article whose questions fall in different splits across the files."""
+    splits: dict[str, set[str]] = defaultdict(set)
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for row in map(json.loads, handle):
+                splits[row["article_id"]].add(row["split"])
+    return [
+        f"article {article}: split differs between files"
+        for article, found in splits.items()
+        if len(found) > 1
+    ]
+
+
 def main() -> int:
-    """Print every problem and exit non-zero if there is any."""
-    problems = check(HERE / "articles.jsonl", HERE / "questions.jsonl")
+    """Print every problem of every questions file and exit non-zero if there is any."""
+    problems = [
+        f"{name}: {problem}"
+        for name in QUESTION_FILES
+        for problem in check(HERE / "articles.jsonl", HERE / name)
+    ]
+    problems += split_mismatches([HERE / name for name in QUESTION_FILES])
     for problem in problems:
         print(problem)
     print(f"{len(problems)} problem(s)")
