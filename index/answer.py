@@ -370,10 +370,19 @@ class QAService:
 
     def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
         chunk = self._records.chunk(passage)
-        return chunk, self._records.article_row(passage), rerank.analyze_passage(self._analyzer, chunk.text)
+        # Stored by the build; analyzed here only for records opened without their analyses.
+        analysis = self._records.passage_terms(passage)
+        if analysis is None:
+            analysis = rerank.analyze_passage(self._analyzer, chunk.text)
+        return chunk, self._records.article_row(passage), analysis
 
     def _load_title_terms(self, row: int) -> frozenset[str]:
-        return frozenset(self._analyzer.tokens(self._records.source(row).title))
+        stored = self._records.title_terms(row)
+        return (
+            stored
+            if stored is not None
+            else frozenset(self._analyzer.tokens(self._records.source(row).title))
+        )
 
     def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
         chunk, row, analysis = self._passage(passage)
