@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 
 # Overlapping chunks of one article merge only while the result stays this many times a chunk's size.
 MAX_MERGED_WORDS_FACTOR = 1.5
-# Analyzed passages kept for reuse across questions (rerank); each costs a few kilobytes.
-PASSAGE_CACHE_SIZE = 8192
 FILTER_CACHE_SIZE = 8
 
 
@@ -117,11 +115,9 @@ class QAService:
         settings = IndexConfig.from_json(manifest.settings)
         self._analyzer = Analyzer(settings.analyzer)
         self._max_words = settings.chunking.max_words
-        self._passage = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_passage)
         self._facets: ArticleFacets | None = None
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
-        self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
         self._newest: tuple[dt.date | None] | None = None  # the newest article's date, once looked up
         self._digests: list[tuple[str, str]] | None = None  # read in once, by the first caller
         self._story_table: StoryTable | None = None
@@ -347,7 +343,7 @@ class QAService:
             stories.setdefault(candidate.article_row, set()).update(candidate.terms)
         for candidate in candidates:
             candidate.story_terms = stories[candidate.article_row]
-            candidate.title_terms = self._title_terms(candidate.article_row)
+            candidate.title_terms = self._load_title_terms(candidate.article_row)
 
     def _shown_from(self, candidate: _Candidate) -> int:
         """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
@@ -370,7 +366,8 @@ class QAService:
 
     def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
         chunk = self._records.chunk(passage)
-        # Stored by the build; analyzed here only for records opened without their analyses.
+        # Stored by the build, so no passage is analyzed while answering (and none needs keeping for
+        # the next question); analyzed here only for records opened without their analyses.
         analysis = self._records.passage_terms(passage)
         if analysis is None:
             analysis = rerank.analyze_passage(self._analyzer, chunk.text)
@@ -385,7 +382,7 @@ class QAService:
         )
 
     def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
-        chunk, row, analysis = self._passage(passage)
+        chunk, row, analysis = self._load_passage(passage)
         candidate = _Candidate(passage, chunk, row, score, set(), None, [self._records.source(row)])
         candidate.analysis = analysis
         self._analyze(candidate, query)

@@ -32,8 +32,6 @@ from .rerank import PassageTerms
 # term ids, sentence offsets (per passage), term offsets (per sentence), spans (start, end per sentence),
 # title term ids, title offsets (per article)
 ARRAYS = ("pa_terms", "pa_sentences", "pa_term_ptr", "pa_spans", "title_terms", "title_ptr")
-# Decoded terms kept per segment for reuse across questions; refilled from empty when full.
-MAX_DECODED = 1 << 20
 SEPARATOR = 0  # no term holds a NUL (a term may hold a space: NFKC turns some ligatures into words)
 
 
@@ -215,7 +213,7 @@ class StoredAnalysis:
     title_terms: Int32s
     title_ptr: Int64s
     vocabulary: Vocabulary
-    decoded: dict[int, str]
+    decoded: npt.NDArray[np.object_]  # each term's string once decoded, else None
 
     @classmethod
     def load(
@@ -236,7 +234,8 @@ class StoredAnalysis:
                 f"segment {segment} in {folder} lacks its passage analyses ({err}); rebuild it"
             ) from None
         terms, sentences, term_ptr, spans, title_terms, title_ptr = found
-        stored = cls(terms, sentences, term_ptr, spans, title_terms, title_ptr, vocabulary, {})
+        decoded = np.full(len(vocabulary), None, dtype=object)
+        stored = cls(terms, sentences, term_ptr, spans, title_terms, title_ptr, vocabulary, decoded)
         stored._check(segment, passages, articles)
         return stored
 
@@ -285,15 +284,14 @@ class StoredAnalysis:
         return frozenset(self.strings(ids)) if not len(ids) or int(ids.min()) >= 0 else None
 
     def strings(self, ids: Int32s) -> tuple[str, ...]:
-        """The terms of `ids`; those not decoded yet are decoded together."""
-        decoded = self.decoded
-        listed = ids.tolist()
-        missing = [tid for tid in dict.fromkeys(listed) if tid not in decoded]
-        if missing:
-            if len(decoded) + len(missing) > MAX_DECODED:
-                decoded.clear()  # two threads may both refill it: with the same strings, harmlessly
-            decoded.update(zip(missing, _decode(self.vocabulary, missing), strict=True))
-        return tuple(map(decoded.__getitem__, listed))
+        """The terms of `ids`; those not decoded yet are decoded together, and kept."""
+        terms = self.decoded[ids].tolist()
+        if None in terms:
+            # Two threads may both decode a term: they store the same string, harmlessly.
+            wanted = sorted({tid for tid, term in zip(ids.tolist(), terms, strict=True) if term is None})
+            self.decoded[wanted] = _decode(self.vocabulary, wanted)
+            terms = self.decoded[ids].tolist()
+        return tuple(terms)
 
 
 def _decode(vocabulary: Vocabulary, ids: list[int]) -> list[str]:

@@ -94,6 +94,8 @@ class Records:
         self._article_data = _map_bytes(folder / names[ARTICLE_DATA])
         self._check()
         self.source = lru_cache(maxsize=65_536)(self._source)
+        # Every passage read names its article: its line is parsed once, not once per passage.
+        self._doc_id = lru_cache(maxsize=65_536)(self.doc_id)
 
     def _check(self) -> None:
         """Raise ValueError unless the tables fit each other.
@@ -145,7 +147,7 @@ class Records:
             raise IndexFormatError(
                 f"passage {passage} of the index is corrupt ({err}); {REBUILD_HINT}"
             ) from None
-        doc_id = self._article(article_row).get("doc_id") or ""
+        doc_id = self._doc_id(article_row)
         return Chunk(f"{doc_id}#{n}", doc_id, n, text, char_start, char_start + len(text))
 
     def passage_articles(self) -> npt.NDArray[np.int32]:
