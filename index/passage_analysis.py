@@ -10,6 +10,7 @@ unchanged like the postings; opening memory-maps them.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -263,20 +264,21 @@ class StoredAnalysis:
             raise IndexFormatError(f"the passage analyses of segment {segment} do not fit it; rebuild it")
 
     def passage(self, local: int) -> PassageTerms:
-        """The analysis of the segment's passage `local`, as `rerank.analyze_passage` gives it."""
-        first, last = int(self.sentences[local]), int(self.sentences[local + 1])
-        ptr = self.term_ptr[first : last + 1]
-        ids = self.terms[int(ptr[0]) : int(ptr[-1])]
-        flat = self.spans[2 * first : 2 * last].tolist()
-        sizes = np.diff(ptr)
-        if (len(ids) and not 0 <= int(ids.min()) <= int(ids.max()) < len(self.vocabulary)) or (
-            len(sizes) and int(sizes.min()) < 0
-        ):
+        """The analysis of the segment's passage `local`, as `rerank.analyze_passage` gives it.
+
+        Raises:
+            IndexFormatError: the stored analysis is damaged.
+        """
+        # Python lists rather than numpy calls: a passage has a few sentences and a hundred terms.
+        first, last = self.sentences[local : local + 2].tolist()
+        bounds = self.term_ptr[first : last + 1].tolist()
+        sizes = [end - start for start, end in itertools.pairwise(bounds)]
+        ids = self.terms[bounds[0] : bounds[-1]] if bounds else self.terms[:0]
+        if last < first or (sizes and min(sizes) < 0) or (len(ids) and int(ids.min()) < 0):
             raise IndexFormatError(f"the stored analysis of passage {local} is damaged; {REBUILD_HINT}")
-        sentence_of = np.repeat(np.arange(last - first), sizes).tolist()
-        return PassageTerms(
-            self.strings(ids), tuple(sentence_of), tuple(zip(flat[::2], flat[1::2], strict=True))
-        )
+        flat = self.spans[2 * first : 2 * last].tolist()
+        sentence_of = tuple(itertools.chain.from_iterable(map(itertools.repeat, range(len(sizes)), sizes)))
+        return PassageTerms(self.strings(ids), sentence_of, tuple(zip(flat[::2], flat[1::2], strict=True)))
 
     def title(self, local: int) -> frozenset[str] | None:
         """The analyzed title terms of the segment's article `local` (None if one was not stored)."""
@@ -285,7 +287,12 @@ class StoredAnalysis:
 
     def strings(self, ids: Int32s) -> tuple[str, ...]:
         """The terms of `ids`; those not decoded yet are decoded together, and kept."""
-        terms = self.decoded[ids].tolist()
+        try:
+            terms = self.decoded[ids].tolist()
+        except IndexError:
+            raise IndexFormatError(
+                f"a stored analysis names a term its segment lacks; {REBUILD_HINT}"
+            ) from None
         if None in terms:
             # Two threads may both decode a term: they store the same string, harmlessly.
             wanted = sorted({tid for tid, term in zip(ids.tolist(), terms, strict=True) if term is None})
