@@ -116,9 +116,7 @@ class AnalysisCollector:
         self.terms.fromlist(ids)
         self.sentence_terms.fromlist(counts)
         self.sentence_counts.append(len(spans))
-        for start, end in spans:
-            self.spans.append(start)
-            self.spans.append(end)
+        self.spans.fromlist(list(itertools.chain.from_iterable(spans)))
 
     def batch(self) -> AnalysisBatch:
         return AnalysisBatch(
