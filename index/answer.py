@@ -22,6 +22,7 @@ from .filters import ArticleFacets, SearchFilter, Selection
 from .generation import load_generation
 from .inverted.search import Allowed
 from .models import Answer, Chunk, IndexStats, Passage, Source, Timeline
+from .passage_reading import PassageReader
 from .question import normalize_question
 from .rerank import RerankConfig
 from .segmented import LiveRecords
@@ -115,6 +116,7 @@ class QAService:
         settings = IndexConfig.from_json(manifest.settings)
         self._analyzer = Analyzer(settings.analyzer)
         self._max_words = settings.chunking.max_words
+        self._reader = PassageReader(records, self._analyzer)
         self._facets: ArticleFacets | None = None
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
@@ -343,7 +345,7 @@ class QAService:
             stories.setdefault(candidate.article_row, set()).update(candidate.terms)
         for candidate in candidates:
             candidate.story_terms = stories[candidate.article_row]
-            candidate.title_terms = self._load_title_terms(candidate.article_row)
+            candidate.title_terms = self._reader.title_terms(candidate.article_row)
 
     def _shown_from(self, candidate: _Candidate) -> int:
         """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
@@ -364,25 +366,8 @@ class QAService:
     def _idf(self, term: str) -> float:
         return lucene_idf(self._engine.n_docs, self._engine.doc_freq(term))
 
-    def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
-        chunk = self._records.chunk(passage)
-        # Stored by the build, so no passage is analyzed while answering (and none needs keeping for
-        # the next question); analyzed here only for records opened without their analyses.
-        analysis = self._records.passage_terms(passage)
-        if analysis is None:
-            analysis = rerank.analyze_passage(self._analyzer, chunk.text)
-        return chunk, self._records.article_row(passage), analysis
-
-    def _load_title_terms(self, row: int) -> frozenset[str]:
-        stored = self._records.title_terms(row)
-        return (
-            stored
-            if stored is not None
-            else frozenset(self._analyzer.tokens(self._records.source(row).title))
-        )
-
     def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
-        chunk, row, analysis = self._load_passage(passage)
+        chunk, row, analysis = self._reader.passage(passage)
         candidate = _Candidate(passage, chunk, row, score, set(), None, [self._records.source(row)])
         candidate.analysis = analysis
         self._analyze(candidate, query)

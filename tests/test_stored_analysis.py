@@ -15,7 +15,9 @@ from index import QAService, build_index, update_index
 from index.analyzer import Analyzer
 from index.errors import IndexFormatError
 from index.passage_analysis import analyze
+from index.passage_reading import PassageReader
 from index.rerank import analyze_passage
+from index.segmented import LiveRecords
 from index.store import IndexStore
 from tests.test_incremental import ARTICLES, NAMES, revised, write
 
@@ -131,3 +133,18 @@ def test_missing_analyses_are_reported_as_an_index_to_rebuild(tmp_path: Path) ->
     shutil.move(generation / "seg000000.pa_terms.npy", kept)
     with pytest.raises(IndexFormatError, match="must be rebuilt"):
         QAService.open(index_dir)
+
+
+def test_records_opened_without_their_analyses_are_analyzed_alike(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    for name in NAMES[:4]:
+        write(corpus, name, ARTICLES[name])
+    build_index(corpus, index_dir, workers=1)
+    service = QAService.open(index_dir)
+    names = service._records.segment_names
+    stored = PassageReader(service._records, Analyzer())
+    plain = PassageReader(LiveRecords.open(service.generation, names, None), Analyzer())
+    for passage in range(service.manifest.passages):
+        assert stored.passage(passage) == plain.passage(passage)
+    for row in range(service.manifest.articles):
+        assert stored.title_terms(row) == plain.title_terms(row)
