@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from index import QAService, build_index, update_index
 from index.analyzer import Analyzer
 from index.errors import IndexFormatError
-from index.passage_analysis import analyze
+from index.inverted.vocabulary import Vocabulary
+from index.passage_analysis import _decode, analyze
 from index.passage_reading import PassageReader
 from index.rerank import analyze_passage
 from index.segmented import LiveRecords
@@ -148,3 +149,11 @@ def test_records_opened_without_their_analyses_are_analyzed_alike(tmp_path: Path
         assert stored.passage(passage) == plain.passage(passage)
     for row in range(service.manifest.articles):
         assert stored.title_terms(row) == plain.title_terms(row)
+
+
+def test_terms_are_decoded_from_the_vocabulary_whatever_they_hold() -> None:
+    # NFKC turns some ligatures into several words: a term may hold a space (and any non-ASCII letter).
+    terms = sorted(["harbour", "30000", "2.5", "صلى الله عليه وسلم", "zürich", "東京", "a" * 40])
+    vocabulary = Vocabulary.build([term.encode("utf-8") for term in terms])
+    ids = [6, 0, 3, 3, 5, 1, 2, 4]
+    assert _decode(vocabulary, ids) == [terms[i] for i in ids]
