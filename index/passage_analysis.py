@@ -137,10 +137,6 @@ class AnalysisCollector:
         self.spans.frombytes(batch.spans)
         self.title_lengths.frombytes(batch.title_lengths)
 
-    @property
-    def passages(self) -> int:
-        return len(self.sentence_counts)
-
     def save(self, folder: Path, segment: str, vocabulary: Vocabulary, counts: tuple[int, int]) -> list[str]:
         """Write the arrays of `segment` into `folder`, term ids into `vocabulary` (which holds every
         passage term collected); the names of the files written. `counts` are the segment's articles and
