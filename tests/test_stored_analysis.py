@@ -7,6 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -157,3 +158,16 @@ def test_terms_are_decoded_from_the_vocabulary_whatever_they_hold() -> None:
     vocabulary = Vocabulary.build([term.encode("utf-8") for term in terms])
     ids = [6, 0, 3, 3, 5, 1, 2, 4]
     assert _decode(vocabulary, ids) == [terms[i] for i in ids]
+
+
+def test_a_damaged_analysis_is_reported_as_an_index_to_rebuild(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    for name in NAMES[:2]:
+        write(corpus, name, ARTICLES[name])
+    build_index(corpus, index_dir, workers=1)
+    path = IndexStore(index_dir).current() / "seg000000.pa_terms.npy"
+    terms = np.load(path)
+    np.save(path, np.full_like(terms, 2**30))  # same size, so only a full verify would notice
+    service = QAService.open(index_dir)
+    with pytest.raises(IndexFormatError, match="must be rebuilt"):
+        service.answer("How many red panda cubs were born at the Berlin Zoo?")
