@@ -163,6 +163,7 @@ class QAService:
         prefetch = getattr(self._engine, "prefetch", None)
         if prefetch is not None:
             prefetch()
+        self._records.prefetch()  # the candidates' stored analyses, and every term decoded
         _ = self.story_table.stories  # grouped now rather than during the first question
 
     def is_current(self, corpus: Path, config: IndexConfig) -> bool:

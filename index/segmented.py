@@ -117,6 +117,11 @@ class LiveRecords:
         part, local = self._part(passage)
         return part.chunk(local)
 
+    def prefetch(self) -> None:
+        """Read the stored analyses in and decode their terms ahead of the first questions."""
+        for analysis in self._analyses:
+            analysis.prefetch()
+
     def passage_terms(self, passage: int) -> PassageTerms | None:
         """The passage's stored analysis (`rerank.analyze_passage` of its text), or None if not loaded.
 

@@ -21,6 +21,7 @@ from index.passage_reading import PassageReader
 from index.rerank import analyze_passage
 from index.segmented import LiveRecords
 from index.store import IndexStore
+from tests.news_corpus import NEWS_QUESTIONS
 from tests.test_incremental import ARTICLES, NAMES, revised, write
 
 DATA = Path(__file__).parent / "data"
@@ -171,3 +172,15 @@ def test_a_damaged_analysis_is_reported_as_an_index_to_rebuild(tmp_path: Path) -
     service = QAService.open(index_dir)
     with pytest.raises(IndexFormatError, match="must be rebuilt"):
         service.answer("How many red panda cubs were born at the Berlin Zoo?")
+
+
+def test_prefetching_decodes_every_term_and_answers_alike(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    for name in NAMES:
+        write(corpus, name, ARTICLES[name])
+    build_index(corpus, index_dir, workers=1)
+    cold, warm = QAService.open(index_dir), QAService.open(index_dir)
+    warm.prefetch()
+    for question in NEWS_QUESTIONS:
+        assert warm.answer(question, 4) == cold.answer(question, 4)
+    assert_stored_equals_analyzed(index_dir)
