@@ -33,6 +33,7 @@ from .rerank import PassageTerms
 # term ids, sentence offsets (per passage), term offsets (per sentence), spans (start, end per sentence),
 # title term ids, title offsets (per article)
 ARRAYS = ("pa_terms", "pa_sentences", "pa_term_ptr", "pa_spans", "title_terms", "title_ptr")
+DECODE_BATCH = 1 << 16  # terms decoded together by `prefetch`: bounds its temporary arrays
 SEPARATOR = 0  # no term holds a NUL (a term may hold a space: NFKC turns some ligatures into words)
 
 
@@ -262,8 +263,9 @@ class StoredAnalysis:
         one (about a second at a million passages; run it in a background thread)."""
         for stored in (self.terms, self.sentences, self.term_ptr, self.spans, self.title_terms):
             np.bitwise_or.reduce(stored.reshape(-1).view(np.uint8)[::4096])
-        if len(self.vocabulary):
-            self.decoded[:] = _decode(self.vocabulary, list(range(len(self.vocabulary))))
+        for start in range(0, len(self.vocabulary), DECODE_BATCH):
+            wanted = list(range(start, min(start + DECODE_BATCH, len(self.vocabulary))))
+            self.decoded[start : start + len(wanted)] = _decode(self.vocabulary, wanted)
 
     def passage(self, local: int) -> PassageTerms:
         """The analysis of the segment's passage `local`, as `rerank.analyze_passage` gives it.
