@@ -73,8 +73,8 @@ def child_e2e_serve(work: Path, questions: list[list[str]]) -> dict[str, Any]:
     service = QAService.open(work / "e2e-index")
     open_s = time.perf_counter() - started
     asked = [f"What about {' '.join(words)}?" for words in questions]
-    # QAService caches analyzed passages, so the steady-state pass asks other questions than the
-    # first pass after opening (cold: memory-mapped pages not yet read in): half the questions each.
+    # The first pass after opening reads the memory-mapped pages in (cold); the steady-state pass asks
+    # other questions, which the service has not seen either: half the questions each.
     first, asked = asked[: len(asked) // 2], asked[len(asked) // 2 :]
 
     def timed(batch: list[str]) -> tuple[npt.NDArray[np.float64], int]:

@@ -22,6 +22,7 @@ from .filters import ArticleFacets, SearchFilter, Selection
 from .generation import load_generation
 from .inverted.search import Allowed
 from .models import Answer, Chunk, IndexStats, Passage, Source, Timeline
+from .passage_reading import PassageReader
 from .question import normalize_question
 from .rerank import RerankConfig
 from .segmented import LiveRecords
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 
 # Overlapping chunks of one article merge only while the result stays this many times a chunk's size.
 MAX_MERGED_WORDS_FACTOR = 1.5
-# Analyzed passages kept for reuse across questions (rerank); each costs a few kilobytes.
-PASSAGE_CACHE_SIZE = 8192
 FILTER_CACHE_SIZE = 8
 
 
@@ -117,11 +116,10 @@ class QAService:
         settings = IndexConfig.from_json(manifest.settings)
         self._analyzer = Analyzer(settings.analyzer)
         self._max_words = settings.chunking.max_words
-        self._passage = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_passage)
+        self._reader = PassageReader(records, self._analyzer)
         self._facets: ArticleFacets | None = None
         # Recent filters' passage masks (about 5 bytes a passage each): users repeat their filters.
         self._selection = lru_cache(maxsize=FILTER_CACHE_SIZE)(self._select_passages)
-        self._title_terms = lru_cache(maxsize=PASSAGE_CACHE_SIZE)(self._load_title_terms)
         self._newest: tuple[dt.date | None] | None = None  # the newest article's date, once looked up
         self._digests: list[tuple[str, str]] | None = None  # read in once, by the first caller
         self._story_table: StoryTable | None = None
@@ -165,6 +163,7 @@ class QAService:
         prefetch = getattr(self._engine, "prefetch", None)
         if prefetch is not None:
             prefetch()
+        self._records.prefetch()  # the candidates' stored analyses, and every term decoded
         _ = self.story_table.stories  # grouped now rather than during the first question
 
     def is_current(self, corpus: Path, config: IndexConfig) -> bool:
@@ -347,7 +346,7 @@ class QAService:
             stories.setdefault(candidate.article_row, set()).update(candidate.terms)
         for candidate in candidates:
             candidate.story_terms = stories[candidate.article_row]
-            candidate.title_terms = self._title_terms(candidate.article_row)
+            candidate.title_terms = self._reader.title_terms(candidate.article_row)
 
     def _shown_from(self, candidate: _Candidate) -> int:
         """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
@@ -368,15 +367,8 @@ class QAService:
     def _idf(self, term: str) -> float:
         return lucene_idf(self._engine.n_docs, self._engine.doc_freq(term))
 
-    def _load_passage(self, passage: int) -> tuple[Chunk, int, rerank.PassageTerms]:
-        chunk = self._records.chunk(passage)
-        return chunk, self._records.article_row(passage), rerank.analyze_passage(self._analyzer, chunk.text)
-
-    def _load_title_terms(self, row: int) -> frozenset[str]:
-        return frozenset(self._analyzer.tokens(self._records.source(row).title))
-
     def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
-        chunk, row, analysis = self._passage(passage)
+        chunk, row, analysis = self._reader.passage(passage)
         candidate = _Candidate(passage, chunk, row, score, set(), None, [self._records.source(row)])
         candidate.analysis = analysis
         self._analyze(candidate, query)

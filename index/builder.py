@@ -18,6 +18,7 @@ from .errors import EmptyCorpusError, IndexWriteError
 from .inverted import InvertedIndex
 from .loader import Corpus, SkippedFile, corpus_files, load_corpus
 from .models import Article, Chunk
+from .passage_analysis import AnalysisCollector, index_terms
 from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus
 from .records import write_records
 from .settings import IndexConfig, corpus_label, corpus_path, index_status, live_generation
@@ -107,20 +108,20 @@ def _build_and_publish(
     chunks = _chunk_all(loaded, config.chunking)
     if not chunks:
         raise EmptyCorpusError(f"corpus {corpus} has no text to index: add articles and try again")
-    analyzer = Analyzer(config.analyzer)
-    titles = {article.doc_id: analyzer.tokens(article.title) for article in loaded.articles}
+    analysis = AnalysisCollector()
 
     def terms() -> Iterator[list[str]]:
-        for done, chunk in enumerate(chunks, 1):
+        # Title words count toward every passage of the article.
+        found = index_terms(Analyzer(config.analyzer), loaded.articles, chunks, analysis)
+        for done, passage_terms in enumerate(found, 1):
             if progress and (done % 5000 == 0 or done == len(chunks)):
                 progress("indexing", done, len(chunks))
-            # Title words count toward every passage of the article.
-            yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
+            yield passage_terms
 
     def fill(folder: Path) -> Manifest:
         engine = InvertedIndex.build(terms(), config.bm25)
         found = (loaded.articles, chunks, loaded.skipped)
-        return _save(folder, engine, corpus, config, (fingerprint, stamps), found, started)
+        return _save(folder, (engine, analysis), corpus, config, (fingerprint, stamps), found, started)
 
     return publish(store, fill)
 
@@ -142,14 +143,15 @@ def _build_in_parallel(
             parallel.progress("indexing", len(parallel.chunks), len(parallel.chunks))
         engine = parallel.index(config.bm25)
         found = (parallel.articles, parallel.chunks, parallel.skipped)
-        return _save(folder, engine, corpus, config, (fingerprint, stamps), found, started)
+        indexed = (engine, parallel.analysis)
+        return _save(folder, indexed, corpus, config, (fingerprint, stamps), found, started)
 
     return publish(store, fill)
 
 
 def _save(
     folder: Path,
-    engine: InvertedIndex,
+    indexed: tuple[InvertedIndex, AnalysisCollector],
     corpus: Path,
     config: IndexConfig,
     seen: tuple[str, dict[str, Stamp]],
@@ -157,11 +159,14 @@ def _save(
     started: float,
 ) -> Manifest:
     """Write the index files of `found` (articles, passages, skipped files) into `folder`, with the corpus
-    `seen` (fingerprint, file stamps) before reading; the manifest."""
+    `seen` (fingerprint, file stamps) before reading, and the `indexed` passages and their analyses; the
+    manifest."""
     articles, chunks, skipped = found
     fingerprint, stamps = seen
+    engine, analysis = indexed
     engine.save(folder)
     segment = engine.segments[0].name
+    analysis.save(folder, segment, engine.segments[0].vocabulary, (len(articles), len(chunks)))
     write_records(folder, articles, chunks, segment)
     write_signatures(folder, ((article.text, article.date) for article in articles), segment)
     per_file = skips_by_file(skipped, stamps)

@@ -69,7 +69,8 @@ def _shingles(text: str) -> frozenset[int]:
     words = _words(text)
     if len(words) < SHINGLE_WORDS:
         return frozenset({hash(words)} if words else ())
-    return frozenset(hash(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+    # zip builds the same 4-tuples as slicing (so the same hashes) without a Python step per shingle.
+    return frozenset(map(hash, zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)))
 
 
 @lru_cache(maxsize=CACHE_SIZE)

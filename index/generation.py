@@ -18,7 +18,8 @@ def load_generation(generation: Path, manifest: Manifest) -> tuple[InvertedIndex
     """
     try:
         engine = InvertedIndex.load(generation)
-        records = LiveRecords.open(generation, [s.name for s in engine.segments], engine.live)
+        names, vocabularies = [s.name for s in engine.segments], [s.vocabulary for s in engine.segments]
+        records = LiveRecords.open(generation, names, engine.live, vocabularies)
     except IndexFormatError as err:
         if REBUILD_HINT in str(err):
             raise

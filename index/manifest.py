@@ -11,7 +11,8 @@ from typing import Any
 from .errors import IndexFormatError
 
 FORMAT_NAME = "article-qa-index"
-FORMAT_VERSION = 3  # 2: per-passage and per-article CRC32 checksums; 3: segments updated in place
+# 2: per-passage and per-article CRC32 checksums; 3: segments updated in place; 4: passage analyses stored
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 # Engine messages say what is wrong; each front-end adds how its users rebuild (bot.service.user_message).
 REBUILD_HINT = "the index must be rebuilt"

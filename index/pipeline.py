@@ -34,6 +34,7 @@ from .loader import (
     skip_unlisted,
 )
 from .models import Article, Chunk
+from .passage_analysis import AnalysisCollector
 from .pipeline_worker import (
     Analyzed,
     BatchTerms,
@@ -160,6 +161,8 @@ class ParallelCorpus:
         self.total_bytes = sum(self._sizes.values())
         self._done_bytes = 0
         self._counter = _TermCounter(InvertedIndex.batch_tokens)
+        # The passages' analyses and the articles' titles, words numbered as the counter numbers them.
+        self.analysis = AnalysisCollector(self._counter.vocab)
 
     def index(self, params: BM25Params) -> InvertedIndex:
         """The index of every passage read (call after `read`)."""
@@ -273,6 +276,7 @@ class ParallelCorpus:
                     for analyzed in file.articles:
                         self._add(analyzed)
             self._counter.add(result.terms)
+            self.analysis.add_batch(result.terms.analysis, self._counter.numbers[result.terms.worker])
         self._done_bytes += size
         if self.progress is not None:
             self.progress("reading", self._done_bytes, self.total_bytes)

@@ -19,6 +19,7 @@ from .loader import (
     read_file,
 )
 from .models import Article, Chunk
+from .passage_analysis import AnalysisBatch, AnalysisCollector, analyze
 
 # Files and records are reported under the reader's name, whichever process read them.
 log = logging.getLogger(read_file.__module__)
@@ -50,6 +51,7 @@ class BatchTerms:
     new_words: list[str]
     ids: bytes  # int32
     lengths: bytes  # int32
+    analysis: AnalysisBatch  # the passages' analyses and the articles' titles, words numbered alike
 
 
 class _Words(dict[str, int]):
@@ -128,26 +130,31 @@ class _Worker:
         self.first_new = 0
         self.ids = array("i")
         self.lengths = array("i")
+        self.analysis = AnalysisCollector(self.words)
 
     def analyze(self, article: Article) -> Analyzed:
         chunks = chunk_article(article, self.chunking)
-        title = self.analyzer.tokens(article.title)
-        number = self.words.__getitem__
+        if chunks:  # an article without passages is not kept (ParallelCorpus._add)
+            title = self.analysis.number(self.analyzer.tokens(article.title))
+            self.analysis.add_title(title)
         for chunk in chunks:
-            terms = title + self.analyzer.tokens(chunk.text)
-            self.ids.fromlist(list(map(number, terms)))
-            self.lengths.append(len(terms))
+            # The passage's terms are its index terms, after its title's (`passage_analysis.analyze`).
+            terms, spans, counts = analyze(self.analyzer, chunk.text)
+            ids = self.analysis.number(terms)
+            self.analysis.add_passage(ids, spans, counts)
+            self.ids.fromlist(title + ids)
+            self.lengths.append(len(title) + len(ids))
         return Analyzed(article, tuple((chunk.start, chunk.end) for chunk in chunks))
 
     def start_batch(self) -> None:
         self.logs = []
         self.first_new, self.words.new = len(self.words), []
         self.ids, self.lengths = array("i"), array("i")
+        self.analysis.clear()
 
     def batch_terms(self) -> BatchTerms:
-        return BatchTerms(
-            os.getpid(), self.first_new, self.words.new, self.ids.tobytes(), self.lengths.tobytes()
-        )
+        ids, lengths = self.ids.tobytes(), self.lengths.tobytes()
+        return BatchTerms(os.getpid(), self.first_new, self.words.new, ids, lengths, self.analysis.batch())
 
 
 class _Capture(logging.Handler):

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -85,15 +86,20 @@ class Records:
 
     def __init__(self, folder: Path, segment: str = FIRST_SEGMENT) -> None:
         names = dict(zip(FILES, record_files(segment), strict=True))
-        self._table: npt.NDArray[np.int64] = np.load(folder / names[PASSAGE_TABLE], mmap_mode="r")
+        # Plain views of the memory maps: numpy's memmap class costs microseconds on every index.
+        self._table: npt.NDArray[np.int64] = _plain(np.load(folder / names[PASSAGE_TABLE], mmap_mode="r"))
         self._text = _map_bytes(folder / names[PASSAGE_TEXT])
-        self._article_offsets: npt.NDArray[np.int64] = np.load(folder / names[ARTICLE_OFFSETS], mmap_mode="r")
-        self._article_checksums: npt.NDArray[np.int64] = np.load(
-            folder / names[ARTICLE_CHECKSUMS], mmap_mode="r"
+        self._article_offsets: npt.NDArray[np.int64] = _plain(
+            np.load(folder / names[ARTICLE_OFFSETS], mmap_mode="r")
+        )
+        self._article_checksums: npt.NDArray[np.int64] = _plain(
+            np.load(folder / names[ARTICLE_CHECKSUMS], mmap_mode="r")
         )
         self._article_data = _map_bytes(folder / names[ARTICLE_DATA])
         self._check()
         self.source = lru_cache(maxsize=65_536)(self._source)
+        # Every passage read names its article: its line is parsed once, not once per passage.
+        self._doc_id = lru_cache(maxsize=65_536)(self.doc_id)
 
     def _check(self) -> None:
         """Raise ValueError unless the tables fit each other.
@@ -135,7 +141,7 @@ class Records:
         Raises:
             IndexFormatError: its bytes or its row are damaged.
         """
-        start, end, article_row, n, char_start, checksum = (int(v) for v in self._row(passage))
+        start, end, article_row, n, char_start, checksum = self._row(passage).tolist()
         data = bytes(self._text[start:end])
         try:
             if zlib.crc32(data) != checksum:
@@ -145,7 +151,7 @@ class Records:
             raise IndexFormatError(
                 f"passage {passage} of the index is corrupt ({err}); {REBUILD_HINT}"
             ) from None
-        doc_id = self._article(article_row).get("doc_id") or ""
+        doc_id = self._doc_id(article_row)
         return Chunk(f"{doc_id}#{n}", doc_id, n, text, char_start, char_start + len(text))
 
     def passage_articles(self) -> npt.NDArray[np.int32]:
@@ -202,4 +208,9 @@ class Records:
 def _map_bytes(path: Path) -> npt.NDArray[np.uint8]:
     if path.stat().st_size == 0:
         return np.zeros(0, dtype=np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r")
+    return _plain(np.memmap(path, dtype=np.uint8, mode="r"))
+
+
+def _plain(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """`array` as a plain ndarray (a view: a memory map stays mapped while the view lives)."""
+    return array.view(np.ndarray)

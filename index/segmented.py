@@ -18,9 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import IndexFormatError
+from .inverted.vocabulary import Vocabulary
 from .manifest import REBUILD_HINT
 from .models import Chunk, Source
+from .passage_analysis import StoredAnalysis
 from .records import Records
+from .rerank import PassageTerms
 
 Bools = npt.NDArray[np.bool_]
 
@@ -28,8 +31,16 @@ Bools = npt.NDArray[np.bool_]
 class LiveRecords:
     """Read access to the passages and live articles of an index's segments."""
 
-    def __init__(self, parts: Sequence[Records], live: Bools | None, names: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        parts: Sequence[Records],
+        live: Bools | None,
+        names: Sequence[str] = (),
+        analyses: Sequence[StoredAnalysis] = (),
+    ) -> None:
         self._parts = list(parts)
+        # Each segment's stored passage analyses, when opened from a folder with its vocabularies.
+        self._analyses = list(analyses)
         self.segment_names = list(names)  # the segments' names, in order, when opened from a folder
         self._bases = [0, *np.cumsum([len(part) for part in parts], dtype=np.int64).tolist()]
         passage_rows, segment_of, local_of = [], [], []
@@ -58,9 +69,25 @@ class LiveRecords:
         self.source = lru_cache(maxsize=65_536)(self._source)
 
     @classmethod
-    def open(cls, folder: Path, segments: Sequence[str], live: Bools | None) -> LiveRecords:
-        """The records of the `segments` stored in `folder`; `live` masks the removed passages."""
-        return cls([Records(folder, name) for name in segments], live, segments)
+    def open(
+        cls,
+        folder: Path,
+        segments: Sequence[str],
+        live: Bools | None,
+        vocabularies: Sequence[Vocabulary] = (),
+    ) -> LiveRecords:
+        """The records of the `segments` stored in `folder`; `live` masks the removed passages. With the
+        segments' `vocabularies`, their stored passage analyses too.
+
+        Raises:
+            IndexFormatError: the stored analyses are missing or do not fit the records.
+        """
+        parts = [Records(folder, name) for name in segments]
+        analyses = [
+            StoredAnalysis.load(folder, name, vocabulary, len(part), part.article_count)
+            for name, vocabulary, part in zip(segments, vocabularies, parts, strict=False)
+        ]
+        return cls(parts, live, segments, analyses)
 
     def __len__(self) -> int:
         """Passage ids in use, removed passages included."""
@@ -72,10 +99,14 @@ class LiveRecords:
         return len(self._segment_of)
 
     def _part(self, passage: int) -> tuple[Records, int]:
+        number = self._number(passage)
+        return self._parts[number], passage - self._bases[number]
+
+    def _number(self, passage: int) -> int:
+        """The number of the segment holding `passage`."""
         if not 0 <= passage < len(self):  # a damaged posting list can name any number
             raise IndexFormatError(f"the index names passage {passage}, which it lacks; {REBUILD_HINT}")
-        number = bisect.bisect_right(self._bases, passage) - 1
-        return self._parts[number], passage - self._bases[number]
+        return bisect.bisect_right(self._bases, passage) - 1
 
     def chunk(self, passage: int) -> Chunk:
         """The passage's text and place.
@@ -85,6 +116,28 @@ class LiveRecords:
         """
         part, local = self._part(passage)
         return part.chunk(local)
+
+    def prefetch(self) -> None:
+        """Read the stored analyses in and decode their terms ahead of the first questions."""
+        for analysis in self._analyses:
+            analysis.prefetch()
+
+    def passage_terms(self, passage: int) -> PassageTerms | None:
+        """The passage's stored analysis (`rerank.analyze_passage` of its text), or None if not loaded.
+
+        Raises:
+            IndexFormatError: the stored analysis is damaged.
+        """
+        if not self._analyses:
+            return None
+        number = self._number(passage)
+        return self._analyses[number].passage(passage - self._bases[number])
+
+    def title_terms(self, row: int) -> frozenset[str] | None:
+        """The analyzed title of live article `row`, or None if not stored."""
+        if not self._analyses:
+            return None
+        return self._analyses[int(self._segment_of[row])].title(int(self._local_of[row]))
 
     def passage_articles(self) -> npt.NDArray[np.int32]:
         """Every passage's live article row (-1 for removed passages), in passage order (a copy)."""

@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from .inverted import InvertedIndex
 from .inverted.segment import segment_files
 from .manifest import REBUILD_HINT, Manifest
 from .models import Article, Chunk
+from .passage_analysis import AnalysisCollector, analysis_files, index_terms
 from .pipeline import MIN_PARALLEL_BYTES
 from .records import record_files, write_records
 from .segmented import LiveRecords
@@ -248,7 +248,9 @@ def _apply(
     articles, chunks = [*carried, *plan.fresh], [*carried_chunks, *fresh_chunks]
     if progress is not None:
         progress("indexing", 0, len(chunks))
-    updated_engine = engine.updated(remove=remove, drop=drop, add=_terms(config, articles, chunks))
+    analysis = AnalysisCollector()
+    add = index_terms(Analyzer(config.analyzer), articles, chunks, analysis)
+    updated_engine = engine.updated(remove=remove, drop=drop, add=add)
     kept = {*state.articles} - {*goners} - {a.doc_id for a in carried}
     placed = {doc_id: state.articles[doc_id] for doc_id in kept}
     segment = updated_engine.segments[-1].name if chunks else None
@@ -265,6 +267,8 @@ def _apply(
             if not (folder / name).exists():
                 os.link(live.generation / name, folder / name)
         if segment is not None:
+            vocabulary = updated_engine.segments[-1].vocabulary
+            analysis.save(folder, segment, vocabulary, (len(articles), len(chunks)))
             write_records(folder, articles, chunks, segment)
             _segment_signatures(live, drop, (carried, carried_chunks), plan.fresh).save(folder, segment)
         (folder / CORPUS_STATE).write_bytes(new_state.to_bytes())
@@ -293,14 +297,6 @@ def _tombstones(live: Live, goners: list[str], max_removed: float) -> tuple[list
     if share > max_removed:
         return None, f"{share:.0%} of its passages would be removed"
     return remove, None
-
-
-def _terms(config: IndexConfig, articles: list[Article], chunks: list[Chunk]) -> Iterator[list[str]]:
-    """Each passage's terms, as a full build makes them: its article's title words, then its own."""
-    analyzer = Analyzer(config.analyzer)
-    titles = {article.doc_id: analyzer.tokens(article.title) for article in articles}
-    for chunk in chunks:
-        yield titles[chunk.doc_id] + analyzer.tokens(chunk.text)
 
 
 def _to_merge(engine: InvertedIndex, remove: list[int], max_segments: int, adding: bool) -> set[str]:
@@ -394,7 +390,7 @@ def _linked_files(live: Live, engine: InvertedIndex, new_segment: str | None) ->
     names = []
     for segment in engine.segments:
         if segment.name != new_segment:
-            names += segment_files(segment.name) + record_files(segment.name)
+            names += segment_files(segment.name) + record_files(segment.name) + analysis_files(segment.name)
             if signature_file(segment.name) in live.manifest.files:  # indexes from before stories lack it
                 names.append(signature_file(segment.name))
     return names
