@@ -11,7 +11,9 @@ article's passage came first ("other story"), a later passage of the question's 
 ("same story"), or none of the top k does ("not found"). The question's article is known from the
 gold file's `article_id` and matched to passages by source title. Questions are split into short ones
 (at most two content terms after analysis, "Who signed the order?") and the rest, because news
-readers ask many short questions and those fail more often. `--list` prints each miss.
+readers ask many short questions and those fail more often. `--list` prints each miss. `--sentences`
+lists the questions whose first passage holds the answer but whose bold sentence does not, with both
+sentences and how many sentences apart they are.
 """
 
 from __future__ import annotations
