@@ -11,7 +11,9 @@ article's passage came first ("other story"), a later passage of the question's 
 ("same story"), or none of the top k does ("not found"). The question's article is known from the
 gold file's `article_id` and matched to passages by source title. Questions are split into short ones
 (at most two content terms after analysis, "Who signed the order?") and the rest, because news
-readers ask many short questions and those fail more often. `--list` prints each miss.
+readers ask many short questions and those fail more often. `--list` prints each miss. `--sentences`
+lists the questions whose first passage holds the answer but whose bold sentence does not, with both
+sentences and how many sentences apart they are.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from bot.evaluate import eval_index_dir
 from bot.service import open_service
 from index import rerank
 from index.analyzer import Analyzer
+from index.chunker import sentence_spans
 from index.evaluation import answer_matcher, in_split, read_questions
 from index.settings import IndexConfig
 
@@ -46,6 +50,9 @@ class Outcome:
     sentence_hit: bool
     cause: str  # "hit", "other story", "same story" or "not found"
     first_title: str
+    bold: str = ""  # the first passage's highlighted sentence
+    answer_sentence: str = ""  # the first sentence of the first passage holding the answer
+    distance: int | None = None  # sentences from the bold one to the answer's (+1: the next one)
 
 
 def parse_value(text: str, current: object) -> object:
@@ -81,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--without", action="append", default=[], metavar="NAME")
     parser.add_argument("--list", action="store_true", help="print every miss")
+    parser.add_argument(
+        "--sentences",
+        action="store_true",
+        help="print every question whose first passage holds the answer but whose bold sentence does not",
+    )
     args = parser.parse_args(argv)
 
     titles = {}
@@ -110,19 +122,43 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cause = "same story" if first == title else "other story"
         terms = rerank.Query.build(question.question, analyzer, lambda _term: 1.0, config).idf
-        outcomes.append(
-            Outcome(
-                question.id,
-                question.question,
-                len(terms) <= SHORT_TERMS,
-                rank,
-                sentence is not None and contains(sentence),
-                cause,
-                first,
-            )
+        outcome = Outcome(
+            question.id,
+            question.question,
+            len(terms) <= SHORT_TERMS,
+            rank,
+            sentence is not None and contains(sentence),
+            cause,
+            first,
         )
+        if rank == 1 and not outcome.sentence_hit:
+            outcome = sentence_miss(outcome, answer.passages[0].text, sentence, contains)
+        outcomes.append(outcome)
     report(outcomes, args.list)
+    if args.sentences:
+        report_sentences(outcomes)
     return 0
+
+
+def sentence_miss(outcome: Outcome, text: str, bold: str | None, contains: Callable[[str], bool]) -> Outcome:
+    """`outcome` with the bold sentence, the sentence holding the answer and how far apart they are."""
+    sentences = [text[start:end] for start, end in sentence_spans(text)]
+    where = next((i for i, s in enumerate(sentences) if contains(s)), None)
+    at = next((i for i, s in enumerate(sentences) if bold is not None and s == bold), None)
+    distance = where - at if where is not None and at is not None else None
+    found = sentences[where] if where is not None else "(across sentences)"
+    return replace(outcome, bold=bold or "", answer_sentence=found, distance=distance)
+
+
+def report_sentences(outcomes: list[Outcome]) -> None:
+    """The first passage holds the answer but its bold sentence does not: how far the answer lies."""
+    misses = [o for o in outcomes if o.rank == 1 and not o.sentence_hit]
+    print(f"\nbold sentence misses in a right first passage: {len(misses)}")
+    print("distance (answer sentence - bold sentence):", dict(Counter(o.distance for o in misses)))
+    for outcome in misses:
+        print(f"\n{outcome.qid}  [{outcome.distance}]  {outcome.question}")
+        print(f"  bold:   {outcome.bold}")
+        print(f"  answer: {outcome.answer_sentence}")
 
 
 def report(outcomes: list[Outcome], listing: bool) -> None:

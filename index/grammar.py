@@ -135,6 +135,25 @@ def content_terms(analyzer: Analyzer, question: str, terms: Sequence[str]) -> li
     return content or list(terms)
 
 
+# --- the question's own words, apart from its names ----------------------------------------------
+
+_WORD = re.compile(r"[^\W_][\w'.-]*")
+
+
+def predicate_terms(analyzer: Analyzer, question: str) -> frozenset[str]:
+    """The terms of the question's words written in lower case ("directed", "funeral", "disappear"),
+    that none of its capitalized words (its names: "Gus Lamont", "The Caravan") also give."""
+    lower: list[str] = []
+    named: set[str] = set()
+    for match in _WORD.finditer(fold(question)):
+        word = match.group()
+        if word[0].isupper():
+            named.update(analyzer.tokens(word))
+        else:
+            lower.append(word)
+    return frozenset(term for term in analyzer.tokens(" ".join(lower)) if term not in named)
+
+
 # --- what "how many" counts -----------------------------------------------------------------------
 
 _COUNTED_QUESTION = re.compile(r"\bhow many ((?:[\w'-]+\s+){0,2}[\w'-]+)")

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from .analyzer import Analyzer, normalize_answer
 from .chunker import sentence_spans
-from .grammar import answer_spans, content_terms, counted_pattern, question_type
+from .grammar import answer_spans, content_terms, counted_pattern, predicate_terms, question_type
 from .models import Chunk
 
 # --- per-passage analysis, reusable across questions ---------------------------------------------
@@ -91,6 +91,12 @@ class RerankConfig:
     # held out: news test 0, SQuAD test -0.1).
     adjacent: float = 0.4
     calendar: bool = True  # numbers inside dates and times ("July 2", "9:00") do not answer "how many"
+    # Sentence choice: the share of the question's mass found in a sentence counts this much more for
+    # its words written in lower case (its verb and nouns: "directed", "funeral") than for its names.
+    # News names the story's people and places in the lead sentence and tells what they did in later
+    # ones ("It was directed by Jefferson White."): the names alone pull the bold to the lead.
+    # (Sentence hit@1: news dev +4.0 points, SQuAD dev +0.9; held out: news test +2.9, SQuAD test +1.0.)
+    predicate: float = 1.0
 
 
 FEATURES: Mapping[str, str] = {
@@ -119,6 +125,7 @@ FEATURES: Mapping[str, str] = {
     "measure": "'how deep', 'how far', 'how tall': only a number with a unit of length is of the type",
     "calendar": "numbers inside dates and times ('July 2', '9:00') do not answer 'how many'",
     "adjacent": "sentence choice: the sentence after the best one inherits part of its mass when typed",
+    "predicate": "sentence choice: the question's lower-case words (verb, nouns) weigh more than its names",
 }
 
 
@@ -149,6 +156,7 @@ class Query:
     words: frozenset[str]  # normalized words of the question; answers never consist of these alone
     counted: re.Pattern[str] | None = None  # what a "how many" question counts, near its number
     calendar_counts: bool = True  # a number inside a date or time ("July 2") answers "how many"
+    predicate: frozenset[str] = frozenset()  # content terms of its lower-case words, not of its names
 
     @classmethod
     def build(
@@ -177,6 +185,7 @@ class Query:
             frozenset(normalize_answer(question).split()),
             counted_pattern(question, analyzer) if config.counted else None,
             not config.calendar,
+            predicate_terms(analyzer, question) & weights.keys() if config.predicate else frozenset(),
         )
 
 
@@ -267,19 +276,36 @@ def best_sentence(
     if found.best_sentence < 0:
         return None
     type_bonus = config.sentence_type_bonus if query.answer_type is not None else 0.0
+    masses = _weighted_mass(query, passage, found.sentence_mass, config.predicate)
     if type_bonus <= 0.0:
-        return passage.sentences[found.best_sentence]
+        return passage.sentences[max(range(len(masses)), key=masses.__getitem__)]
     typed = _typed_sentences(query, passage, text)
-    carried = _carried_mass(query, found.sentence_mass, typed, config.adjacent)
-    top = found.sentence_mass[found.best_sentence]
+    carried = _carried_mass(query, masses, typed, config.adjacent)
+    top = max(masses)
     best, best_score = found.best_sentence, -1.0
-    for index, mass in enumerate(found.sentence_mass):
+    for index, mass in enumerate(masses):
         if (mass <= 0.0 and carried[index] <= 0.0) or mass + carried[index] + type_bonus < top:
             continue  # cannot win even with the bonus: skip the pattern search
         score = mass + ((type_bonus + carried[index]) if typed(index) else 0.0)
         if score > best_score:
             best, best_score = index, score
     return passage.sentences[best]
+
+
+def _weighted_mass(
+    query: Query, passage: PassageTerms, sentence_mass: Sequence[float], weight: float
+) -> list[float]:
+    """Each sentence's share of the question's mass, plus `weight` times its share of the question's
+    lower-case words (its predicate) when the question has names besides them."""
+    masses = list(sentence_mass)
+    if weight <= 0.0 or not query.predicate or len(query.predicate) == len(query.idf):
+        return masses
+    seen: set[tuple[int, str]] = set()
+    for term, index in zip(passage.terms, passage.sentence_of, strict=True):
+        if term in query.predicate and (index, term) not in seen:
+            seen.add((index, term))
+            masses[index] += weight * query.idf[term] / query.total
+    return masses
 
 
 def _typed_sentences(query: Query, passage: PassageTerms, text: str) -> Callable[[int], bool]:

@@ -56,7 +56,7 @@ async def test_a_follow_posts_new_articles_and_survives_a_restart(tmp_path: Path
             assert post.payload["content"] == f"New for follow #1: {BRIDGE_QUERY}"
             [embed] = post.payload["embeds"]
             assert embed["title"] == "Calder River Bridge reopening pushed to late April"
-            assert "**HARBORVIEW — The Calder River Bridge will stay closed" in embed["description"]
+            assert "**The bridge is now expected to reopen April 25" in embed["description"]
             assert "Harborview Courier" in embed["fields"][0]["value"]
 
         async with start_bot(fake, tmp_path, TOKEN, corpus=corpus, stop_timeout=15, settings=WATCHING):

@@ -314,3 +314,25 @@ def test_the_sentence_after_the_best_inherits_its_mass_only_when_it_alone_is_typ
     found = rerank.features(q, analysis, window=8)
     kept = rerank.best_sentence(q, analysis, counted, found, rerank.RerankConfig())
     assert kept is not None and counted[slice(*kept)].startswith("A military helicopter")
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("Who directed The Caravan?", ["directed"]),
+        ("When did Gus Lamont disappear?", ["disappear"]),
+        ("Where was the C-130 crew's funeral?", ["crew", "funeral"]),
+        ("Boca Raton plane destination?", ["plane", "destination"]),
+    ],
+)
+def test_the_predicate_is_the_questions_lower_case_words_not_its_names(
+    question: str, words: list[str]
+) -> None:
+    expected = {term for word in words for term in ANALYZER.tokens(word)}
+    assert grammar.predicate_terms(ANALYZER, question) == expected
+
+
+def test_a_name_written_in_lower_case_elsewhere_in_the_question_is_not_predicate() -> None:
+    assert grammar.predicate_terms(ANALYZER, "Why did Apple cut apple prices?") == set(
+        ANALYZER.tokens("cut prices")
+    )

@@ -34,6 +34,14 @@ On Wednesday, July 2, a Ugandan military helicopter crashed at Aden Adde Interna
 
 Smoke from the burning wreck could be seen across the city, and flights were suspended for several hours. The African Union said it had opened an investigation into the cause of the crash.
 """,
+    "festival.txt": """Title: Queens World Film Festival closes with insulin road-trip drama
+
+The Queens World Film Festival wrapped up its fifteenth edition in the Astoria area of Queens, New York City, on Sunday. Following the closing breakfast was a showing of The Caravan, a story about a man's road trip from New York City to Canada to buy affordable insulin. It was directed by Jefferson White, who grew up in Jackson Heights. Screenings were held at the Museum of the Moving Image, and about 2,400 tickets were sold over four days.
+""",
+    "bush.txt": """Title: Search for missing boy Gus Lamont resumes with new taskforce
+
+Police have launched a taskforce to resume the search for August "Gus" Lamont at his family's sheep station in the mid-north of South Australia, Police Commissioner Grant Stevens said. Lamont, a four-year-old boy, disappeared on September 27 while playing outside the homestead. Volunteers and police divers searched the property for more than a week without finding any trace of him.
+""",
 }
 
 
@@ -57,6 +65,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
         ("Who initiated the phone call?", "Putin, who initiated the call"),
         # The sentence naming the crash holds most of the question; the next one counts the dead.
         ("How many died in the Ugandan helicopter crash in Mogadishu?", "Five passengers died"),
+        # The lead sentence holds the names of the question; the next ones hold what it asks about.
+        ("Who directed The Caravan?", "It was directed by Jefferson White"),
+        ("When did Gus Lamont disappear?", "disappeared on September 27"),
     ],
 )
 def test_the_bold_sentence_holds_the_answer(service: QAService, question: str, bold_holds: str) -> None:
@@ -69,3 +80,20 @@ def test_without_the_neighbour_rule_the_sentence_naming_the_crash_stays_bold(ser
     plain = service.reconfigured(replace(service.config, rerank=without(service.config.rerank, ["adjacent"])))
     sentence = plain.answer(question).highlighted_sentence
     assert sentence is not None and sentence.startswith("On Wednesday, July 2")
+
+
+@pytest.mark.parametrize(
+    ("question", "lead_opening"),
+    [
+        ("Who directed The Caravan?", "Following the closing breakfast"),
+        ("When did Gus Lamont disappear?", "Police have launched a taskforce"),
+    ],
+)
+def test_without_the_predicate_rule_the_names_keep_the_bold_on_the_lead(
+    service: QAService, question: str, lead_opening: str
+) -> None:
+    plain = service.reconfigured(
+        replace(service.config, rerank=without(service.config.rerank, ["predicate"]))
+    )
+    sentence = plain.answer(question).highlighted_sentence
+    assert sentence is not None and sentence.startswith(lead_opening)
