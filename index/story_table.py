@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -32,11 +32,15 @@ Ranked = TypeVar("Ranked", bound=_Ranked)
 
 
 def diversify(
-    ranked: list[Ranked], story_of: Callable[[int], int], answers: Callable[[Ranked], bool]
+    ranked: Iterable[Ranked],
+    story_of: Callable[[int], int],
+    answers: Callable[[Ranked], bool],
+    keep: int | None = None,
 ) -> list[Ranked]:
     """`ranked` with another article of a story already shown moved below the passages of stories not
     shown yet that answer the question; further passages of an article already shown are not held back
-    (they often hold what its first passage missed), and nothing waits when no other story answers."""
+    (they often hold what its first passage missed), and nothing waits when no other story answers.
+    With `keep`, only the first `keep` of them, reading `ranked` no further than they need."""
     shown: dict[int, set[int]] = {}  # story -> its article rows placed so far
     placed: list[Ranked] = []
     waiting: list[Ranked] = []
@@ -53,7 +57,9 @@ def diversify(
             waiting = []
         placed.append(candidate)
         shown.setdefault(story, set()).add(candidate.article_row)
-    return placed + waiting
+        if keep is not None and len(placed) >= keep:
+            return placed[:keep]  # what follows goes after them: placed only grows at its end
+    return (placed + waiting)[:keep]
 
 
 class StoryTable:
