@@ -416,8 +416,9 @@ class QAService:
             chosen = diversify(kept, self.story_table.story_of, lambda c: self._answers(c, query), k)
         else:
             chosen = list(kept)
+        texts = {row: citations.joined_texts(chunks.values()) for row, chunks in known.items()}
         for passage in chosen:
-            self._cite(passage, known)
+            self._cite(passage, texts, known)
         return chosen
 
     def _answers(self, candidate: _Candidate, query: rerank.Query) -> bool:
@@ -432,18 +433,19 @@ class QAService:
             candidate.typed = rerank.has_answer_type(query, candidate.chunk.text, candidate.highlight)
         return candidate.typed
 
-    def _cite(self, kept: _Candidate, known: dict[int, dict[int, Chunk]]) -> None:
+    def _cite(
+        self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]
+    ) -> None:
         """Cite every other article that prints the passage; "also in" those printing only its sentence."""
         sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
-        for row, chunks in known.items():
+        for row in texts:
             if row == kept.article_row:
                 continue
-            texts = citations.joined_texts(chunks.values())
-            found = citations.cite_printed(texts, kept.chunk.text, sentence)
-            if found == "sentence" and self._widen(row, chunks):
+            found = citations.cite_printed(texts[row], kept.chunk.text, sentence)
+            if found == "sentence" and self._widen(row, known[row]):
                 # A copy cut into passages elsewhere may print the rest in the next or previous one.
-                texts = citations.joined_texts(chunks.values())
-                found = citations.cite_printed(texts, kept.chunk.text, sentence)
+                texts[row] = citations.joined_texts(known[row].values())
+                found = citations.cite_printed(texts[row], kept.chunk.text, sentence)
             source = self._records.source(row)
             if found == "passage" and source not in kept.sources:
                 kept.sources.append(source)

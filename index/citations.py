@@ -164,20 +164,28 @@ def cite_printed(known: Sequence[str], passage: str, sentence: str | None) -> Ci
     """`cite` on an article's `joined_texts`: a text is normalized only when it holds the longest word
     of what is looked for, which a text carrying it must hold (its words are runs of its folded text),
     so most articles that print nothing of the passage are never normalized."""
-    if _carries_printed(known, passage):
+    if _carries_printed(known, _needle(passage)):
         return "passage"
-    if sentence and len(padded(sentence).split()) >= ALSO_IN_MIN_WORDS and _carries_printed(known, sentence):
-        return "sentence"
+    if sentence:
+        needle = _needle(sentence)
+        if needle is not None and needle[2] >= ALSO_IN_MIN_WORDS and _carries_printed(known, needle):
+            return "sentence"
     return None
 
 
-def _carries_printed(known: Sequence[str], text: str) -> bool:
-    """`carries([padded(k) for k in known], text)`, normalizing only the `known` texts that may carry it."""
-    needle = padded(text)
-    if not needle.strip():
+def _carries_printed(known: Sequence[str], needle: tuple[str, str, int] | None) -> bool:
+    """`carries` of a `_needle` in the padded forms of `known` texts, normalizing only those that may."""
+    if needle is None:
         return False
-    longest = max(needle.split(), key=len)
-    return any(longest in _folded(printed) and needle in padded(printed) for printed in known)
+    padded_needle, longest, _ = needle
+    return any(longest in _folded(printed) and padded_needle in padded(printed) for printed in known)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _needle(text: str) -> tuple[str, str, int] | None:
+    """`text` padded, its longest word and its number of words; None when it has no words."""
+    words = padded(text).split()
+    return (padded(text), max(words, key=len), len(words)) if words else None
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -102,8 +102,7 @@ class StoryTable:
         # Publishers in the order they reported the story: the dated articles by date, then the undated.
         by_date = sorted(sources, key=lambda source: (source.date is None, source.date or dt.date.min))
         publishers = dict.fromkeys(source.publisher for source in by_date if source.publisher)
-        first_doc = self._records.chunk(self._first_passage(rows[0])).doc_id
-        digest = hashlib.blake2b(first_doc.encode(), digest_size=5).hexdigest()
+        digest = hashlib.blake2b(self._records.doc_id(rows[0]).encode(), digest_size=5).hexdigest()
         return Story(
             id=f"story-{digest}",
             articles=len(rows),
@@ -119,12 +118,11 @@ class StoryTable:
             ids = np.flatnonzero(rows >= 0)
             self._live_passages = ids, rows[ids]
         ids, rows = self._live_passages
-        lo = int(np.searchsorted(rows, article_row, side="left"))
-        hi = int(np.searchsorted(rows, article_row, side="right"))
+        # A row of the array's own type: a Python int would have numpy convert the whole array first.
+        row = rows.dtype.type(article_row)
+        lo = int(rows.searchsorted(row, side="left"))
+        hi = int(rows.searchsorted(row, side="right"))
         return range(int(ids[lo]), int(ids[hi - 1]) + 1) if hi > lo else range(0)
-
-    def _first_passage(self, article_row: int) -> int:
-        return self.passages_of(article_row).start
 
     def _signatures(self) -> Signatures:
         try:
