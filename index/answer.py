@@ -438,6 +438,9 @@ class QAService:
     ) -> None:
         """Cite every other article that prints the passage; "also in" those printing only its sentence."""
         sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
+        others = (text for row, printed in texts.items() if row != kept.article_row for text in printed)
+        if not citations.may_cite(others, kept.chunk.text, sentence):
+            return  # no other article prints its longest words: none is cited, none needs widening
         for row in texts:
             if row == kept.article_row:
                 continue

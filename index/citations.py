@@ -173,6 +173,15 @@ def cite_printed(known: Sequence[str], passage: str, sentence: str | None) -> Ci
     return None
 
 
+def may_cite(printed: Iterable[str], passage: str, sentence: str | None) -> bool:
+    """False only when `cite_printed` would find nothing of `passage` in any of the `printed` texts: one
+    search of all of them for the longest word of the passage and of the sentence, which a text carrying
+    either must hold."""
+    everything = "\0".join(map(_folded, printed))
+    needles = [_needle(passage), _needle(sentence) if sentence else None]
+    return any(needle is not None and needle[1] in everything for needle in needles)
+
+
 def _carries_printed(known: Sequence[str], needle: tuple[str, str, int] | None) -> bool:
     """`carries` of a `_needle` in the padded forms of `known` texts, normalizing only those that may."""
     if needle is None:

@@ -15,7 +15,7 @@ from index.analyzer import Analyzer
 from index.answer import QAService
 from index.bm25 import lucene_idf
 from index.builder import build_index
-from index.citations import ShownPassages, article_texts, cite, cite_printed, joined_texts, repeats
+from index.citations import ShownPassages, article_texts, cite, cite_printed, joined_texts, may_cite, repeats
 from index.generation import load_generation
 from index.models import Chunk
 from index.settings import IndexConfig
@@ -107,9 +107,10 @@ def test_citing_printed_texts_agrees_with_citing_normalized_ones(
     chunks = [
         Chunk(f"a#{n}", "a", 2 * n, text, 1000 * n, 1000 * n + len(text)) for n, text in enumerate(printed)
     ]
-    assert cite_printed(joined_texts(chunks), passage, sentence) == cite(
-        article_texts(chunks), passage, sentence
-    )
+    found = cite_printed(joined_texts(chunks), passage, sentence)
+    assert found == cite(article_texts(chunks), passage, sentence)
+    if found is not None:  # the quick test never rules out an article that prints the passage
+        assert may_cite(joined_texts(chunks), passage, sentence)
 
 
 def test_citing_printed_texts_folds_quotes_ligatures_and_case() -> None:
