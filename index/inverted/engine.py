@@ -348,9 +348,15 @@ class InvertedIndex:
         if not len(ids):
             return None
         idf = lucene_idf_array(self._n_docs, np.array([len(ids)], dtype=np.int64))[0]
-        tf = _joined(tf_parts, np.float64).astype(np.float64)
-        # The operations of rank-bm25's BM25Okapi.get_scores, in its order, as a full build did them.
-        impacts = (idf * (tf * (self.params.k1 + 1) / (tf + self._norm[ids]))).astype(np.float32)
+        tf = _joined(tf_parts, np.float64).astype(np.float64, copy=False)
+        # The operations of rank-bm25's BM25Okapi.get_scores, in its order, as a full build did them:
+        # idf * (tf * (k1 + 1) / (tf + norm)), worked in place (the sums and products commute exactly).
+        scaled = tf * (self.params.k1 + 1)
+        denominator = self._norm[ids]
+        denominator += tf
+        scaled /= denominator
+        scaled *= idf
+        impacts = scaled.astype(np.float32)
         block_max = np.maximum.reduceat(impacts, np.arange(0, len(impacts), self._block))
         return TermList(ids, impacts, block_max)
 
