@@ -103,6 +103,7 @@ class ShownPassages:
         self._offered: list[str] = []  # each passage's text when offered
         self._before: list[tuple[str, ...]] = []  # the texts of the passages offered before it, then
         self._kept: list[bool | None] = []  # None until asked
+        self._settled = 0  # the passages before this one are settled
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -121,10 +122,11 @@ class ShownPassages:
 
     def kept(self, index: int) -> bool:
         """True when passage `index` repeats none of the passages kept before it."""
-        for earlier in range(index + 1):  # whether a passage was kept depends on the ones before it
-            if self._kept[earlier] is None:
-                shown = [text for i, text in enumerate(self._before[earlier]) if self._kept[i]]
-                self._kept[earlier] = not _repeats_any(shown, self._offered[earlier])
+        # Whether a passage was kept depends on the ones before it: they are settled first, in order.
+        for earlier in range(self._settled, index + 1):
+            shown = [text for i, text in enumerate(self._before[earlier]) if self._kept[i]]
+            self._kept[earlier] = not _repeats_any(shown, self._offered[earlier])
+        self._settled = max(self._settled, index + 1)
         return bool(self._kept[index])
 
     def kept_count(self) -> int:
