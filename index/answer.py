@@ -92,6 +92,7 @@ class _Candidate:
     found: rerank.Features | None = None
     title_terms: frozenset[str] = frozenset()
     story_terms: set[str] = field(default_factory=set)  # shared by the candidates of one article
+    typed: bool | None = None  # whether its highlight holds the expected answer type, once asked
 
 
 class QAService:
@@ -313,7 +314,7 @@ class QAService:
             query,
             best.found,
             best.terms,
-            rerank.has_answer_type(query, best.chunk.text, best.highlight),
+            self._typed(best, query),
         )
         if not evidence.answers(found, self.config.answered):
             return Answer(question, passages, None, answered=False), found
@@ -344,9 +345,10 @@ class QAService:
         stories: dict[int, set[str]] = {}
         for candidate in candidates:
             stories.setdefault(candidate.article_row, set()).update(candidate.terms)
+        titles = {row: self._reader.title_terms(row) for row in stories}
         for candidate in candidates:
             candidate.story_terms = stories[candidate.article_row]
-            candidate.title_terms = self._reader.title_terms(candidate.article_row)
+            candidate.title_terms = titles[candidate.article_row]
 
     def _shown_from(self, candidate: _Candidate) -> int:
         """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
@@ -383,6 +385,7 @@ class QAService:
         config = self.config.rerank
         candidate.found = rerank.features(query, candidate.analysis, config.window)
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
+        candidate.typed = None
 
     def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:
         """Best first; overlapping chunks of one article merge; a passage repeating one already shown
@@ -390,46 +393,62 @@ class QAService:
         known: dict[int, dict[int, Chunk]] = {}  # article row -> passage -> chunk, as first loaded
         for candidate in candidates:
             known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
-        chosen: list[_Candidate] = []
+        offered: list[_Candidate] = []  # passages offered for showing, in `shown`'s order
+        shown = citations.ShownPassages()
         diverse = self.config.rerank.story_diversity
         limit = len(candidates) if diverse else k  # diversity reorders all of them, then keeps k
         for candidate in sorted(candidates, key=lambda c: (-c.score, c.passage)):
             if not candidate.terms & query.idf.keys():
                 continue
-            overlapping = next((kept for kept in chosen if _overlap(kept, candidate)), None)
+            overlapping = next(
+                (i for i, kept in enumerate(offered) if _overlap(kept, candidate) and shown.kept(i)), None
+            )
             if overlapping is not None:
-                self._merge_overlap(overlapping, candidate, query)
-            elif len(chosen) < limit and not any(
-                citations.repeats(kept.chunk.text, candidate.chunk.text) for kept in chosen
-            ):
-                chosen.append(candidate)
+                self._merge_overlap(offered[overlapping], candidate, query)
+                shown.update(overlapping, offered[overlapping].chunk.text)
+            elif diverse or shown.kept_count() < limit:
+                shown.offer(candidate.chunk.text)
+                offered.append(candidate)
+        # Diversity reads the kept passages one by one and stops once its first k are settled: the
+        # passages after them are never checked for repeats.
+        kept = (candidate for i, candidate in enumerate(offered) if shown.kept(i))
         if diverse:
-            chosen = diversify(chosen, self.story_table.story_of, lambda c: self._answers(c, query))[:k]
-        texts = {row: citations.article_texts(chunks.values()) for row, chunks in known.items()}
-        for kept in chosen:
-            self._cite(kept, texts, known)
+            chosen = diversify(kept, self.story_table.story_of, lambda c: self._answers(c, query), k)
+        else:
+            chosen = list(kept)
+        texts = {row: citations.joined_texts(chunks.values()) for row, chunks in known.items()}
+        for passage in chosen:
+            self._cite(passage, texts, known)
         return chosen
 
     def _answers(self, candidate: _Candidate, query: rerank.Query) -> bool:
         """True when the candidate passage answers the question by the rule that calls answers answered."""
         assert candidate.found is not None  # every candidate is analyzed
-        typed = rerank.has_answer_type(query, candidate.chunk.text, candidate.highlight)
-        found = evidence.gather(query, candidate.found, candidate.terms, typed)
+        found = evidence.gather(query, candidate.found, candidate.terms, self._typed(candidate, query))
         return evidence.answers(found, self.config.answered)
+
+    def _typed(self, candidate: _Candidate, query: rerank.Query) -> bool:
+        """`rerank.has_answer_type` of the candidate's highlight: diversity and the evidence both ask."""
+        if candidate.typed is None:
+            candidate.typed = rerank.has_answer_type(query, candidate.chunk.text, candidate.highlight)
+        return candidate.typed
 
     def _cite(
         self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]
     ) -> None:
         """Cite every other article that prints the passage; "also in" those printing only its sentence."""
         sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
+        others = (text for row, printed in texts.items() if row != kept.article_row for text in printed)
+        if not citations.may_cite(others, kept.chunk.text, sentence):
+            return  # no other article prints its longest words: none is cited, none needs widening
         for row in texts:
             if row == kept.article_row:
                 continue
-            found = citations.cite(texts[row], kept.chunk.text, sentence)
+            found = citations.cite_printed(texts[row], kept.chunk.text, sentence)
             if found == "sentence" and self._widen(row, known[row]):
                 # A copy cut into passages elsewhere may print the rest in the next or previous one.
-                texts[row] = citations.article_texts(known[row].values())
-                found = citations.cite(texts[row], kept.chunk.text, sentence)
+                texts[row] = citations.joined_texts(known[row].values())
+                found = citations.cite_printed(texts[row], kept.chunk.text, sentence)
             source = self._records.source(row)
             if found == "passage" and source not in kept.sources:
                 kept.sources.append(source)

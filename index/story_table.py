@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -32,11 +32,15 @@ Ranked = TypeVar("Ranked", bound=_Ranked)
 
 
 def diversify(
-    ranked: list[Ranked], story_of: Callable[[int], int], answers: Callable[[Ranked], bool]
+    ranked: Iterable[Ranked],
+    story_of: Callable[[int], int],
+    answers: Callable[[Ranked], bool],
+    keep: int | None = None,
 ) -> list[Ranked]:
     """`ranked` with another article of a story already shown moved below the passages of stories not
     shown yet that answer the question; further passages of an article already shown are not held back
-    (they often hold what its first passage missed), and nothing waits when no other story answers."""
+    (they often hold what its first passage missed), and nothing waits when no other story answers.
+    With `keep`, only the first `keep` of them, reading `ranked` no further than they need."""
     shown: dict[int, set[int]] = {}  # story -> its article rows placed so far
     placed: list[Ranked] = []
     waiting: list[Ranked] = []
@@ -53,7 +57,9 @@ def diversify(
             waiting = []
         placed.append(candidate)
         shown.setdefault(story, set()).add(candidate.article_row)
-    return placed + waiting
+        if keep is not None and len(placed) >= keep:
+            return placed[:keep]  # what follows goes after them: placed only grows at its end
+    return (placed + waiting)[:keep]
 
 
 class StoryTable:
@@ -96,8 +102,7 @@ class StoryTable:
         # Publishers in the order they reported the story: the dated articles by date, then the undated.
         by_date = sorted(sources, key=lambda source: (source.date is None, source.date or dt.date.min))
         publishers = dict.fromkeys(source.publisher for source in by_date if source.publisher)
-        first_doc = self._records.chunk(self._first_passage(rows[0])).doc_id
-        digest = hashlib.blake2b(first_doc.encode(), digest_size=5).hexdigest()
+        digest = hashlib.blake2b(self._records.doc_id(rows[0]).encode(), digest_size=5).hexdigest()
         return Story(
             id=f"story-{digest}",
             articles=len(rows),
@@ -113,12 +118,11 @@ class StoryTable:
             ids = np.flatnonzero(rows >= 0)
             self._live_passages = ids, rows[ids]
         ids, rows = self._live_passages
-        lo = int(np.searchsorted(rows, article_row, side="left"))
-        hi = int(np.searchsorted(rows, article_row, side="right"))
+        # A row of the array's own type: a Python int would have numpy convert the whole array first.
+        row = rows.dtype.type(article_row)
+        lo = int(rows.searchsorted(row, side="left"))
+        hi = int(rows.searchsorted(row, side="right"))
         return range(int(ids[lo]), int(ids[hi - 1]) + 1) if hi > lo else range(0)
-
-    def _first_passage(self, article_row: int) -> int:
-        return self.passages_of(article_row).start
 
     def _signatures(self) -> Signatures:
         try:

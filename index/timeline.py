@@ -9,6 +9,7 @@ from . import reldates, rerank
 from .analyzer import Analyzer, normalize_answer
 from .inverted.search import Allowed
 from .models import Source, TimelineEntry
+from .passage_reading import PassageReader
 from .segmented import LiveRecords
 from .story_table import StoryTable
 
@@ -110,19 +111,19 @@ def _best_sentence(
     row: int, source: Source, passages: range, query: rerank.Query, analyzer: Analyzer, records: LiveRecords
 ) -> _Update | None:
     """The article's sentence holding most of the query's weight (its first sentence when none does)."""
-    best: tuple[float, str, tuple[int, int], int] | None = None  # mass, text, sentence span, index
+    best: tuple[float, str, tuple[tuple[int, int], ...], int] | None = None  # mass, text, sentences, index
+    reader = PassageReader(records, analyzer)
     for passage in passages:
-        text = records.chunk(passage).text
-        analysis = rerank.analyze_passage(analyzer, text)
+        chunk, _, analysis = reader.passage(passage)  # the stored analysis, as the build made it
         found = rerank.features(query, analysis, 8)
         index = max(found.best_sentence, 0)
         mass = found.sentence_mass[index] if found.sentence_mass else 0.0
         if best is None or mass > best[0]:
-            best = (mass, text, analysis.sentences[index], index)
+            best = (mass, chunk.text, analysis.sentences, index)
     if best is None:
         return None
-    _, text, (start, end), index = best
-    sentences = rerank.analyze_passage(analyzer, text).sentences
+    _, text, sentences, index = best
+    start, end = sentences[index]
     if index > 0:
         before = sentences[index - 1][0]
         if len(text[before:start].split()) <= CONTEXT_WORDS:
