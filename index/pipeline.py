@@ -94,9 +94,10 @@ _Pending = AsyncResult[FilesResult | LinesResult] | _FileEnd | _FileSkip
 _Unit = list[tuple[Path, str]] | LineBatch | _FileEnd | _FileSkip  # a batch of files, or of lines
 
 
-class _TermCounter:
-    """Counts (term, passage) pairs from the workers' batches exactly as `InvertedIndex.build` counts
-    analyzed passages, so that the index is the same; a word is looked up once per worker.
+class TermCounter:
+    """Counts (term, passage) pairs from the workers' batches (or numbered passages) exactly as
+    `InvertedIndex.build` counts analyzed passages, so that the index is the same; a word is looked up
+    once per worker.
 
     A worker takes batches in the order they were sent and they are counted in that order, so each
     batch's new words continue the numbers of that worker's earlier batches.
@@ -121,6 +122,14 @@ class _TermCounter:
         self.numbers[terms.worker] = mapping = np.concatenate([known, new])
         self.tokens.frombytes(mapping[np.frombuffer(terms.ids, dtype=np.int32)].tobytes())
         self.lengths.frombytes(terms.lengths)
+        if len(self.tokens) >= self.batch_tokens:
+            self.batches.append(pairs(self.tokens, self.lengths, self.batch_start, 0))
+            self.tokens, self.batch_start = array("i"), len(self.lengths)
+
+    def add_passage(self, ids: list[int]) -> None:
+        """Count the next passage, its terms numbered by `vocab` (a build in one process)."""
+        self.tokens.fromlist(ids)
+        self.lengths.append(len(ids))
         if len(self.tokens) >= self.batch_tokens:
             self.batches.append(pairs(self.tokens, self.lengths, self.batch_start, 0))
             self.tokens, self.batch_start = array("i"), len(self.lengths)
@@ -160,7 +169,7 @@ class ParallelCorpus:
         self._sizes = {path: _size(path) for path in self.listing.articles}
         self.total_bytes = sum(self._sizes.values())
         self._done_bytes = 0
-        self._counter = _TermCounter(InvertedIndex.batch_tokens)
+        self._counter = TermCounter(InvertedIndex.batch_tokens)
         # The passages' analyses and the articles' titles, words numbered as the counter numbers them.
         self.analysis = AnalysisCollector(self._counter.vocab)
 

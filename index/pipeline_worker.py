@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analyzer import Analyzer, AnalyzerConfig
-from .chunker import ChunkingConfig, chunk_article
+from .analyzer import Analyzer, AnalyzerConfig, NumberedWords
+from .chunker import ChunkingConfig, chunk_with_sentences
 from .corpusfiles import SkipFile
 from .loader import (
     SkippedFile,
@@ -19,7 +19,7 @@ from .loader import (
     read_file,
 )
 from .models import Article, Chunk
-from .passage_analysis import AnalysisBatch, AnalysisCollector, analyze
+from .passage_analysis import AnalysisBatch, AnalysisCollector, analyze_numbers
 
 # Files and records are reported under the reader's name, whichever process read them.
 log = logging.getLogger(read_file.__module__)
@@ -127,20 +127,21 @@ class _Worker:
         self.root = root
         self.logs: list[logging.LogRecord] = []
         self.words = _Words()
+        # Each word's term numbers: one lookup per word, where numbering the terms took one per term more.
+        self.numbered = NumberedWords(self.analyzer, self.words.__getitem__)
         self.first_new = 0
         self.ids = array("i")
         self.lengths = array("i")
         self.analysis = AnalysisCollector(self.words)
 
     def analyze(self, article: Article) -> Analyzed:
-        chunks = chunk_article(article, self.chunking)
+        chunks, sentences = chunk_with_sentences(article, self.chunking)
         if chunks:  # an article without passages is not kept (ParallelCorpus._add)
-            title = self.analysis.number(self.analyzer.tokens(article.title))
+            title = self.numbered.numbers(article.title)
             self.analysis.add_title(title)
-        for chunk in chunks:
+        for chunk, carried in zip(chunks, sentences, strict=True):
             # The passage's terms are its index terms, after its title's (`passage_analysis.analyze`).
-            terms, spans, counts = analyze(self.analyzer, chunk.text)
-            ids = self.analysis.number(terms)
+            ids, spans, counts = analyze_numbers(self.numbered, chunk.text, carried)
             self.analysis.add_passage(ids, spans, counts)
             self.ids.fromlist(title + ids)
             self.lengths.append(len(title) + len(ids))
