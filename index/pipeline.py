@@ -42,6 +42,7 @@ from .pipeline_worker import (
     LineBatch,
     LineResult,
     LinesResult,
+    passages,
     read_files,
     read_lines,
     start_worker,
@@ -291,16 +292,16 @@ class ParallelCorpus:
             self.progress("reading", self._done_bytes, self.total_bytes)
 
     def _add_lines(self, records: JsonRecords, lines: list[LineResult]) -> None:
-        for line in lines:
-            note = records.noter(line.number)
-            for message in line.notes:
+        for number, analyzed, skip_reason, legacy, notes in lines:
+            note = records.noter(number)
+            for message in notes:
                 note(message)
-            if line.analyzed is None:
-                records.skip(line.number, line.skip_reason)
+            if analyzed is None:
+                records.skip(number, skip_reason)
                 continue
             records.found = True
-            self._legacy[records.rel] += line.legacy
-            self._add(line.analyzed)
+            self._legacy[records.rel] += legacy
+            self._add(analyzed)
 
     def _end_jsonl(self, rel: str) -> None:
         records = self._records.pop(rel)
@@ -314,7 +315,8 @@ class ParallelCorpus:
 
     def _add(self, analyzed: Analyzed) -> None:
         """Take one article in corpus order: a repeated id gets its suffix, as `load_corpus` gives it."""
-        article = analyzed.article
+        fields, spans = analyzed
+        article = Article(*fields)
         self._ids[article.doc_id] += 1
         if self._ids[article.doc_id] > 1:
             article = replace(article, doc_id=f"{article.doc_id}~{self._ids[article.doc_id]}")
@@ -322,7 +324,7 @@ class ParallelCorpus:
             self._emptied.append(article)
             return
         self.articles.append(article)
-        self.chunks.extend(analyzed.chunks(article.doc_id))
+        self.chunks.extend(passages(article, spans))
 
 
 def _replay(records: list[logging.LogRecord]) -> None:
