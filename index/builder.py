@@ -228,6 +228,8 @@ def _count(
     counter, analysis = into
     chunks, sentences = passages
     words = NumberedWords(analyzer, counter.vocab.__getitem__)
+    # Every article loaded has a passage (text that is only whitespace is dropped on loading), so every
+    # title term numbered here is an index term, as the counter requires.
     titles = {article.doc_id: words.numbers(article.title) for article in articles}
     for article in articles:
         analysis.add_title(titles[article.doc_id])
