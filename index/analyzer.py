@@ -151,6 +151,39 @@ class _WordCache(dict[str, tuple[str, ...]]):
         return terms
 
 
+class NumberedWords(dict[str, tuple[int, ...]]):
+    """Whitespace-separated word -> the numbers of its terms, in order: `Analyzer.tokens` with each term
+    numbered by `number` (called once per term of a new word, in text order, so that a numbering by first
+    appearance numbers the terms as it would numbering every token). One dict lookup per word instead of
+    one for the word and one more per term."""
+
+    def __init__(
+        self, analyzer: Analyzer, number: Callable[[str], int], limit: int = TERM_CACHE_SIZE
+    ) -> None:
+        super().__init__()
+        self._terms = analyzer._words.__getitem__
+        self._number = number
+        self._limit = limit
+
+    def __missing__(self, word: str) -> tuple[int, ...]:
+        numbers = tuple(map(self._number, self._terms(word)))
+        if len(word) <= MAX_REMEMBERED_CHARS:
+            if len(self) >= self._limit:
+                self.clear()  # the numbering itself is kept: the same terms get the same numbers again
+            self[word] = numbers
+        return numbers
+
+    def numbers(self, text: str) -> list[int]:
+        """The numbers of `Analyzer.tokens(text)`."""
+        if text.isascii():
+            text = text.lower()
+        return list(chain.from_iterable(map(self.__getitem__, text.split())))
+
+    def lowered_numbers(self, text: str) -> list[int]:
+        """`numbers(text)` for a text that is ASCII and already lowered."""
+        return list(chain.from_iterable(map(self.__getitem__, text.split())))
+
+
 class Analyzer:
     """Turns text into index terms, and finds where each term sits in the original text."""
 

@@ -6,20 +6,22 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .analyzer import Analyzer
+from .analyzer import Analyzer, NumberedWords
 from .changes import CORPUS_STATE, CorpusState, place, skips_by_file
-from .chunker import ChunkingConfig, chunk_article
+from .chunker import ChunkingConfig, PassageSentences, chunk_with_sentences
 from .corpusscan import Stamp, scan_corpus
 from .errors import EmptyCorpusError, IndexWriteError
 from .inverted import InvertedIndex
+from .inverted.arrays import BLOCK
+from .inverted.vocabulary import Vocabulary
 from .loader import Corpus, SkippedFile, corpus_files, load_corpus
 from .models import Article, Chunk
-from .passage_analysis import AnalysisCollector, index_terms
-from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus
+from .passage_analysis import AnalysisCollector, analyze_numbers
+from .pipeline import MIN_PARALLEL_BYTES, ParallelCorpus, TermCounter
 from .records import write_records
 from .settings import IndexConfig, corpus_label, corpus_path, index_status, live_generation
 from .store import IndexStore, Manifest
@@ -105,21 +107,17 @@ def _build_and_publish(
     scan = scan_corpus(corpus)  # before reading: a file changed meanwhile is read again next time
     fingerprint, stamps = scan.fingerprint, scan.stamps
     loaded = load_corpus(corpus, (lambda done, total: progress("reading", done, total)) if progress else None)
-    chunks = _chunk_all(loaded, config.chunking)
+    chunks, sentences = _chunk_all(loaded, config.chunking)
     if not chunks:
         raise EmptyCorpusError(f"corpus {corpus} has no text to index: add articles and try again")
-    analysis = AnalysisCollector()
-
-    def terms() -> Iterator[list[str]]:
-        # Title words count toward every passage of the article.
-        found = index_terms(Analyzer(config.analyzer), loaded.articles, chunks, analysis)
-        for done, passage_terms in enumerate(found, 1):
-            if progress and (done % 5000 == 0 or done == len(chunks)):
-                progress("indexing", done, len(chunks))
-            yield passage_terms
+    counter = TermCounter(InvertedIndex.batch_tokens)
+    analysis = AnalysisCollector(counter.vocab)
 
     def fill(folder: Path) -> Manifest:
-        engine = InvertedIndex.build(terms(), config.bm25)
+        passages = (chunks, sentences)
+        _count(Analyzer(config.analyzer), loaded.articles, passages, (counter, analysis), progress)
+        postings = counter.postings()
+        engine = InvertedIndex._from_postings(postings, config.bm25, BLOCK, Vocabulary.build(postings.terms))
         found = (loaded.articles, chunks, loaded.skipped)
         return _save(folder, (engine, analysis), corpus, config, (fingerprint, stamps), found, started)
 
@@ -208,5 +206,36 @@ def publish(
         ) from err
 
 
-def _chunk_all(corpus: Corpus, config: ChunkingConfig) -> list[Chunk]:
-    return [chunk for article in corpus.articles for chunk in chunk_article(article, config)]
+def _chunk_all(corpus: Corpus, config: ChunkingConfig) -> tuple[list[Chunk], PassageSentences]:
+    chunks: list[Chunk] = []
+    sentences: PassageSentences = []
+    for article in corpus.articles:
+        found, carried = chunk_with_sentences(article, config)
+        chunks += found
+        sentences += carried
+    return chunks, sentences
+
+
+def _count(
+    analyzer: Analyzer,
+    articles: Sequence[Article],
+    passages: tuple[Sequence[Chunk], PassageSentences],
+    into: tuple[TermCounter, AnalysisCollector],
+    progress: Progress | None,
+) -> None:
+    """Count each passage's index terms (its article's title terms, then its own) and collect the
+    titles' and passages' analyses, every word looked up once in the counter's numbering."""
+    counter, analysis = into
+    chunks, sentences = passages
+    words = NumberedWords(analyzer, counter.vocab.__getitem__)
+    # Every article loaded has a passage (text that is only whitespace is dropped on loading), so every
+    # title term numbered here is an index term, as the counter requires.
+    titles = {article.doc_id: words.numbers(article.title) for article in articles}
+    for article in articles:
+        analysis.add_title(titles[article.doc_id])
+    for done, (chunk, carried) in enumerate(zip(chunks, sentences, strict=True), 1):
+        ids, spans, counts = analyze_numbers(words, chunk.text, carried)
+        analysis.add_passage(ids, spans, counts)
+        counter.add_passage(titles[chunk.doc_id] + ids)
+        if progress and (done % 5000 == 0 or done == len(chunks)):
+            progress("indexing", done, len(chunks))

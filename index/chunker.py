@@ -165,22 +165,55 @@ def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[i
     ]
 
 
+# The sentences of each passage as `sentence_spans(chunk.text)` gives them, or None where they were not
+# carried out of the chunker (the caller splits that passage's text itself).
+PassageSentences = list[list[tuple[int, int]] | None]
+
+
 def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -> list[Chunk]:
     """Pack whole sentences into passages of at most `max_words` words, overlapping by whole sentences."""
+    return chunk_with_sentences(article, config)[0]
+
+
+def chunk_with_sentences(
+    article: Article, config: ChunkingConfig = ChunkingConfig()
+) -> tuple[list[Chunk], PassageSentences]:
+    """`chunk_article`, and each passage's sentences (offsets into the passage's text) where the article's
+    own split gives them: a passage of whole sentences is those sentences, and splitting its text again
+    finds them again (every sentence end is decided by the text from the start of its sentence's word to
+    the next non-space character, all inside the passage). A passage holding a piece of an overlong
+    sentence, or an article that was not split (one passage), gets None."""
     text = article.text
     if len(text.split(None, config.max_words)) <= config.max_words:
-        return _whole_article(article)
+        whole = _whole_article(article)
+        return whole, [None] * len(whole)
     units: list[tuple[int, int, int]] = []  # (start, end, words)
+    pieces: set[int] = set()  # units that are pieces of an overlong sentence, not sentences
     for start, end in sentence_spans(text):
         words = len(text[start:end].split())  # _word_count, inline
         if words > config.max_words:
-            units.extend(
-                (s, e, _word_count(text[s:e])) for s, e in _split_long(text, start, end, config.max_words)
-            )
+            for s, e in _split_long(text, start, end, config.max_words):
+                pieces.add(len(units))
+                units.append((s, e, _word_count(text[s:e])))
         else:
             units.append((start, end, words))
 
-    paragraph = _paragraph_numbers(text, units)
+    groups = _groups(units, _paragraph_numbers(text, units), config)
+
+    chunks = []
+    sentences: PassageSentences = []
+    for n, group in enumerate(groups):
+        start, end = units[group[0]][0], units[group[-1]][1]
+        chunks.append(Chunk(f"{article.doc_id}#{n}", article.doc_id, n, text[start:end], start, end))
+        carried = not pieces or pieces.isdisjoint(group)
+        sentences.append([(units[i][0] - start, units[i][1] - start) for i in group] if carried else None)
+    return chunks, sentences
+
+
+def _groups(
+    units: list[tuple[int, int, int]], paragraph: list[int], config: ChunkingConfig
+) -> list[list[int]]:
+    """The units of each passage: whole units up to `max_words` words, overlapping by whole units."""
     paragraph_words = [0] * (paragraph[-1] + 1 if paragraph else 0)
     for number, (_, _, words) in zip(paragraph, units, strict=True):
         paragraph_words[number] += words
@@ -205,12 +238,7 @@ def chunk_article(article: Article, config: ChunkingConfig = ChunkingConfig()) -
         fresh += 1
     if current and fresh:
         groups.append(current)
-
-    chunks = []
-    for n, group in enumerate(groups):
-        start, end = units[group[0]][0], units[group[-1]][1]
-        chunks.append(Chunk(f"{article.doc_id}#{n}", article.doc_id, n, text[start:end], start, end))
-    return chunks
+    return groups
 
 
 def _whole_article(article: Article) -> list[Chunk]:

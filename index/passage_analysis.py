@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .analyzer import Analyzer
+from .analyzer import Analyzer, NumberedWords
 from .chunker import sentence_spans
 from .errors import IndexFormatError
 from .inverted.arrays import Int32s, Int64s
@@ -55,6 +55,26 @@ def analyze(analyzer: Analyzer, text: str) -> tuple[list[str], list[tuple[int, i
         terms += found
         counts.append(len(found))
     return terms, sentences, counts
+
+
+def analyze_numbers(
+    words: NumberedWords, text: str, sentences: list[tuple[int, int]] | None = None
+) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """`analyze` with the terms numbered by `words`, each word looked up once; `sentences` are the spans
+    `sentence_spans(text)` gives, when the caller has them already."""
+    if sentences is None:
+        sentences = sentence_spans(text) or [(0, len(text))]
+    if text.isascii():  # lowered once for all its sentences, as `Analyzer.tokens` lowers each
+        text, numbers = text.lower(), words.lowered_numbers
+    else:
+        numbers = words.numbers
+    ids: list[int] = []
+    counts: list[int] = []
+    for start, end in sentences:
+        found = numbers(text[start:end])
+        ids += found
+        counts.append(len(found))
+    return ids, sentences, counts
 
 
 def index_terms(

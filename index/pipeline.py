@@ -42,6 +42,7 @@ from .pipeline_worker import (
     LineBatch,
     LineResult,
     LinesResult,
+    passages,
     read_files,
     read_lines,
     start_worker,
@@ -94,9 +95,10 @@ _Pending = AsyncResult[FilesResult | LinesResult] | _FileEnd | _FileSkip
 _Unit = list[tuple[Path, str]] | LineBatch | _FileEnd | _FileSkip  # a batch of files, or of lines
 
 
-class _TermCounter:
-    """Counts (term, passage) pairs from the workers' batches exactly as `InvertedIndex.build` counts
-    analyzed passages, so that the index is the same; a word is looked up once per worker.
+class TermCounter:
+    """Counts (term, passage) pairs from the workers' batches (or numbered passages) exactly as
+    `InvertedIndex.build` counts analyzed passages, so that the index is the same; a word is looked up
+    once per worker.
 
     A worker takes batches in the order they were sent and they are counted in that order, so each
     batch's new words continue the numbers of that worker's earlier batches.
@@ -121,6 +123,14 @@ class _TermCounter:
         self.numbers[terms.worker] = mapping = np.concatenate([known, new])
         self.tokens.frombytes(mapping[np.frombuffer(terms.ids, dtype=np.int32)].tobytes())
         self.lengths.frombytes(terms.lengths)
+        if len(self.tokens) >= self.batch_tokens:
+            self.batches.append(pairs(self.tokens, self.lengths, self.batch_start, 0))
+            self.tokens, self.batch_start = array("i"), len(self.lengths)
+
+    def add_passage(self, ids: list[int]) -> None:
+        """Count the next passage, its terms numbered by `vocab` (a build in one process)."""
+        self.tokens.fromlist(ids)
+        self.lengths.append(len(ids))
         if len(self.tokens) >= self.batch_tokens:
             self.batches.append(pairs(self.tokens, self.lengths, self.batch_start, 0))
             self.tokens, self.batch_start = array("i"), len(self.lengths)
@@ -160,7 +170,7 @@ class ParallelCorpus:
         self._sizes = {path: _size(path) for path in self.listing.articles}
         self.total_bytes = sum(self._sizes.values())
         self._done_bytes = 0
-        self._counter = _TermCounter(InvertedIndex.batch_tokens)
+        self._counter = TermCounter(InvertedIndex.batch_tokens)
         # The passages' analyses and the articles' titles, words numbered as the counter numbers them.
         self.analysis = AnalysisCollector(self._counter.vocab)
 
@@ -282,16 +292,16 @@ class ParallelCorpus:
             self.progress("reading", self._done_bytes, self.total_bytes)
 
     def _add_lines(self, records: JsonRecords, lines: list[LineResult]) -> None:
-        for line in lines:
-            note = records.noter(line.number)
-            for message in line.notes:
+        for number, analyzed, skip_reason, legacy, notes in lines:
+            note = records.noter(number)
+            for message in notes:
                 note(message)
-            if line.analyzed is None:
-                records.skip(line.number, line.skip_reason)
+            if analyzed is None:
+                records.skip(number, skip_reason)
                 continue
             records.found = True
-            self._legacy[records.rel] += line.legacy
-            self._add(line.analyzed)
+            self._legacy[records.rel] += legacy
+            self._add(analyzed)
 
     def _end_jsonl(self, rel: str) -> None:
         records = self._records.pop(rel)
@@ -305,7 +315,8 @@ class ParallelCorpus:
 
     def _add(self, analyzed: Analyzed) -> None:
         """Take one article in corpus order: a repeated id gets its suffix, as `load_corpus` gives it."""
-        article = analyzed.article
+        fields, spans = analyzed
+        article = Article(*fields)
         self._ids[article.doc_id] += 1
         if self._ids[article.doc_id] > 1:
             article = replace(article, doc_id=f"{article.doc_id}~{self._ids[article.doc_id]}")
@@ -313,7 +324,7 @@ class ParallelCorpus:
             self._emptied.append(article)
             return
         self.articles.append(article)
-        self.chunks.extend(analyzed.chunks(article.doc_id))
+        self.chunks.extend(passages(article, spans))
 
 
 def _replay(records: list[logging.LogRecord]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -10,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analyzer import Analyzer, AnalyzerConfig
-from .chunker import ChunkingConfig, chunk_article
+from .analyzer import Analyzer, AnalyzerConfig, NumberedWords
+from .chunker import ChunkingConfig, chunk_with_sentences
 from .corpusfiles import SkipFile
 from .loader import (
     SkippedFile,
@@ -19,23 +20,34 @@ from .loader import (
     read_file,
 )
 from .models import Article, Chunk
-from .passage_analysis import AnalysisBatch, AnalysisCollector, analyze
+from .passage_analysis import AnalysisBatch, AnalysisCollector, analyze_numbers
 
 # Files and records are reported under the reader's name, whichever process read them.
 log = logging.getLogger(read_file.__module__)
 
 
-@dataclass(frozen=True, slots=True)
-class Analyzed:
-    """One article and its passages as `(start, end)` offsets into its text (the text is sent once)."""
+# What is sent between the processes is plain tuples, which pickle several times faster than frozen
+# dataclasses (pickled object by object with their field names) and take half the bytes.
+# An article: its fields in the order of `Article`'s.
+ArticleFields = tuple[str, str, str, str | None, str | None, dt.date | None, str | None, str | None]
+# One article and its passages as flat `start, end, start, end...` offsets into its text (sent once).
+Analyzed = tuple[ArticleFields, tuple[int, ...]]
+# A JSON Lines record: (line number, the article or None, why the line was skipped, whether it was read
+# as Windows-1252, the notes about it).
+LineResult = tuple[int, Analyzed | None, str, bool, tuple[str, ...]]
 
-    article: Article
-    spans: tuple[tuple[int, int], ...]
 
-    def chunks(self, doc_id: str) -> Iterator[Chunk]:
-        text = self.article.text
-        for n, (start, end) in enumerate(self.spans):
-            yield Chunk(f"{doc_id}#{n}", doc_id, n, text[start:end], start, end)
+def article_fields(article: Article) -> ArticleFields:
+    a = article
+    return (a.doc_id, a.title, a.text, a.publisher, a.url, a.date, a.author, a.path)
+
+
+def passages(article: Article, spans: tuple[int, ...]) -> Iterator[Chunk]:
+    """The passages of `article` (whose id may have changed since) at the flat `spans`."""
+    doc_id, text = article.doc_id, article.text
+    for n in range(len(spans) // 2):
+        start, end = spans[2 * n], spans[2 * n + 1]
+        yield Chunk(f"{doc_id}#{n}", doc_id, n, text[start:end], start, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +97,6 @@ class FilesResult:
 
 
 @dataclass(frozen=True, slots=True)
-class LineResult:
-    """What a worker made of one JSON Lines record: an article, or why the line was skipped."""
-
-    number: int
-    analyzed: Analyzed | None
-    skip_reason: str
-    legacy: bool
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class LinesResult:
     """What a worker made of a batch of records of the JSON Lines file `rel`."""
 
@@ -127,24 +128,26 @@ class _Worker:
         self.root = root
         self.logs: list[logging.LogRecord] = []
         self.words = _Words()
+        # Each word's term numbers: one lookup per word, where numbering the terms took one per term more.
+        self.numbered = NumberedWords(self.analyzer, self.words.__getitem__)
         self.first_new = 0
         self.ids = array("i")
         self.lengths = array("i")
         self.analysis = AnalysisCollector(self.words)
 
     def analyze(self, article: Article) -> Analyzed:
-        chunks = chunk_article(article, self.chunking)
+        chunks, sentences = chunk_with_sentences(article, self.chunking)
         if chunks:  # an article without passages is not kept (ParallelCorpus._add)
-            title = self.analysis.number(self.analyzer.tokens(article.title))
+            title = self.numbered.numbers(article.title)
             self.analysis.add_title(title)
-        for chunk in chunks:
+        for chunk, carried in zip(chunks, sentences, strict=True):
             # The passage's terms are its index terms, after its title's (`passage_analysis.analyze`).
-            terms, spans, counts = analyze(self.analyzer, chunk.text)
-            ids = self.analysis.number(terms)
+            ids, spans, counts = analyze_numbers(self.numbered, chunk.text, carried)
             self.analysis.add_passage(ids, spans, counts)
             self.ids.fromlist(title + ids)
             self.lengths.append(len(title) + len(ids))
-        return Analyzed(article, tuple((chunk.start, chunk.end) for chunk in chunks))
+        offsets = tuple(offset for chunk in chunks for offset in (chunk.start, chunk.end))
+        return article_fields(article), offsets
 
     def start_batch(self) -> None:
         self.logs = []
@@ -196,16 +199,16 @@ def read_files(files: list[tuple[Path, str]]) -> FilesResult:
 def read_lines(batch: LineBatch) -> LinesResult:
     assert _worker is not None
     _worker.start_batch()
-    results = []
+    results: list[LineResult] = []
     for number, raw in batch.lines:
         if raw is None:
-            results.append(LineResult(number, None, batch.reasons[number], False, ()))
+            results.append((number, None, batch.reasons[number], False, ()))
             continue
         notes: list[str] = []
         try:
             article, legacy = jsonl_article(raw, number, batch.rel, notes.append)
         except SkipFile as skip:
-            results.append(LineResult(number, None, str(skip), False, tuple(notes)))
+            results.append((number, None, str(skip), False, tuple(notes)))
             continue
-        results.append(LineResult(number, _worker.analyze(article), "", legacy, tuple(notes)))
+        results.append((number, _worker.analyze(article), "", legacy, tuple(notes)))
     return LinesResult(batch.rel, results, _worker.logs, _worker.batch_terms())
