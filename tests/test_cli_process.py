@@ -114,7 +114,8 @@ def test_ctrl_c_during_index_keeps_the_previous_index(corpus_dir: Path, tmp_path
     old = ("--corpus", str(corpus_dir), "--index-dir", str(index_dir))
     subprocess.run(_command("index", *old), env=_env(), cwd=tmp_path, check=True, capture_output=True)
     live = (index_dir / "CURRENT").read_text(encoding="utf-8")
-    _write_big_corpus(tmp_path / "county", 3000)
+    # Large enough that the build is still reading when the signal lands (3,000 articles took 0.65 s).
+    _write_big_corpus(tmp_path / "county", 20000)
 
     process = subprocess.Popen(
         _command("index", "--corpus", str(tmp_path / "county"), "--index-dir", str(index_dir)),
