@@ -336,8 +336,7 @@ class QAService:
 
     def _newest_date(self) -> dt.date | None:
         if self._newest is None:  # two threads may both look it up: the same value, harmlessly
-            dates = (self._records.source(row).date for row in range(self._records.article_count))
-            self._newest = (max((day for day in dates if day is not None), default=None),)
+            self._newest = (self.story_table.newest_date(),)
         return self._newest[0]
 
     def _gather_stories(self, candidates: Sequence[_Candidate]) -> None:

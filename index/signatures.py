@@ -119,6 +119,24 @@ class Signatures:
         return found
 
 
+def newest_stored_date(
+    folder: Path, segments: Sequence[str], live: Sequence[npt.NDArray[np.int64]]
+) -> dt.date | None:
+    """The newest date of the live articles (`live[i]`: segment i's live rows), read from the dates of the
+    stored signatures alone (the other arrays of the files are never read).
+
+    Raises OSError when a file is missing, ValueError or KeyError when it holds no dates for those rows.
+    """
+    newest = UNDATED
+    for name, rows in zip(segments, live, strict=True):
+        with np.load(folder / signature_file(name), allow_pickle=False) as data:
+            dates = np.asarray(data["dates"], dtype=np.int32)[rows]
+        dated = dates[dates != UNDATED]
+        if dated.size:
+            newest = max(newest, int(dated.max()))
+    return None if newest == UNDATED else _EPOCH + dt.timedelta(days=newest)
+
+
 def write_signatures(
     folder: Path, articles: Iterable[tuple[str, dt.date | None]], segment: str = FIRST_SEGMENT
 ) -> str:
