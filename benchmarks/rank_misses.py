@@ -36,7 +36,7 @@ from index.chunker import sentence_spans
 from index.evaluation import answer_matcher, in_split, read_questions
 from index.settings import IndexConfig
 
-SHORT_TERMS = 2  # a question with at most this many content terms is "short"
+SHORT_TERMS = rerank.RerankConfig().short_terms  # at most this many content terms: a "short" question
 
 
 @dataclass(frozen=True, slots=True)
