@@ -17,11 +17,12 @@ import numpy as np
 from . import citations, evidence, reldates, rerank, timecues, timeline
 from .analyzer import Analyzer
 from .bm25 import lucene_idf
+from .candidates import Candidate, cite_others, overlap, shown_from
 from .errors import QuestionError
 from .filters import ArticleFacets, SearchFilter, Selection
 from .generation import load_generation
 from .inverted.search import Allowed
-from .models import Answer, Chunk, IndexStats, Passage, Source, Timeline
+from .models import Answer, Chunk, IndexStats, Passage, Timeline
 from .passage_reading import PassageReader
 from .question import normalize_question
 from .rerank import RerankConfig
@@ -76,23 +77,6 @@ class AnswerConfig:
     shown_context: int | None = 1
     # ... unless those sentences are longer than this: then from the highlighted sentence itself.
     shown_context_words: int = 25
-
-
-@dataclass(slots=True)
-class _Candidate:
-    passage: int
-    chunk: Chunk
-    article_row: int
-    score: float
-    terms: set[str]
-    highlight: tuple[int, int] | None
-    sources: list[Source] = field(default_factory=list)  # articles printing the whole passage
-    also_in: list[Source] = field(default_factory=list)  # articles printing only the highlighted sentence
-    analysis: rerank.PassageTerms | None = None
-    found: rerank.Features | None = None
-    title_terms: frozenset[str] = frozenset()
-    story_terms: set[str] = field(default_factory=set)  # shared by the candidates of one article
-    typed: bool | None = None  # whether its highlight holds the expected answer type, once asked
 
 
 class QAService:
@@ -302,7 +286,7 @@ class QAService:
                 chunk_id=c.chunk.chunk_id,
                 terms=tuple(sorted(c.terms & query.idf.keys())),
                 also_in=tuple(c.also_in),
-                shown_from=self._shown_from(c),
+                shown_from=shown_from(c, self.config.shown_context, self.config.shown_context_words),
                 dates=reldates.resolve(c.chunk.text, c.sources[0].date, c.highlight) if c.highlight else (),
                 story=self.story_table.info(c.article_row),
             )
@@ -339,7 +323,7 @@ class QAService:
             self._newest = (self.story_table.newest_date(),)
         return self._newest[0]
 
-    def _gather_stories(self, candidates: Sequence[_Candidate]) -> None:
+    def _gather_stories(self, candidates: Sequence[Candidate]) -> None:
         """Give each candidate its article's title terms and the terms of that article's candidates."""
         stories: dict[int, set[str]] = {}
         for candidate in candidates:
@@ -349,33 +333,17 @@ class QAService:
             candidate.story_terms = stories[candidate.article_row]
             candidate.title_terms = titles[candidate.article_row]
 
-    def _shown_from(self, candidate: _Candidate) -> int:
-        """Where the passage is shown from: `shown_context` sentences before its highlighted one."""
-        context = self.config.shown_context
-        if context is None or candidate.highlight is None or candidate.analysis is None:
-            return 0
-        starts = [start for start, _ in candidate.analysis.sentences]
-        index = next((i for i, start in enumerate(starts) if start == candidate.highlight[0]), 0)
-        if index <= context:
-            return 0
-        before = candidate.chunk.text[starts[index - context] : starts[index]]
-        return (
-            starts[index - context]
-            if len(before.split()) <= self.config.shown_context_words
-            else starts[index]
-        )
-
     def _idf(self, term: str) -> float:
         return lucene_idf(self._engine.n_docs, self._engine.doc_freq(term))
 
-    def _candidate(self, passage: int, score: float, query: rerank.Query) -> _Candidate:
+    def _candidate(self, passage: int, score: float, query: rerank.Query) -> Candidate:
         chunk, row, analysis = self._reader.passage(passage)
-        candidate = _Candidate(passage, chunk, row, score, set(), None, [self._records.source(row)])
+        candidate = Candidate(passage, chunk, row, score, set(), None, [self._records.source(row)])
         candidate.analysis = analysis
         self._analyze(candidate, query)
         return candidate
 
-    def _analyze(self, candidate: _Candidate, query: rerank.Query) -> None:
+    def _analyze(self, candidate: Candidate, query: rerank.Query) -> None:
         """Fill the candidate's terms and features, and pick the sentence that best answers the question."""
         text = candidate.chunk.text
         if candidate.analysis is None:
@@ -386,13 +354,13 @@ class QAService:
         candidate.highlight = rerank.best_sentence(query, candidate.analysis, text, candidate.found, config)
         candidate.typed = None
 
-    def _select(self, candidates: list[_Candidate], k: int, query: rerank.Query) -> list[_Candidate]:
+    def _select(self, candidates: list[Candidate], k: int, query: rerank.Query) -> list[Candidate]:
         """Best first; overlapping chunks of one article merge; a passage repeating one already shown
         gives up its slot to the next candidate; then each kept passage cites the articles carrying it."""
         known: dict[int, dict[int, Chunk]] = {}  # article row -> passage -> chunk, as first loaded
         for candidate in candidates:
             known.setdefault(candidate.article_row, {})[candidate.passage] = candidate.chunk
-        offered: list[_Candidate] = []  # passages offered for showing, in `shown`'s order
+        offered: list[Candidate] = []  # passages offered for showing, in `shown`'s order
         shown = citations.ShownPassages()
         diverse = self.config.rerank.story_diversity
         limit = len(candidates) if diverse else k  # diversity reorders all of them, then keeps k
@@ -400,7 +368,7 @@ class QAService:
             if not candidate.terms & query.idf.keys():
                 continue
             overlapping = next(
-                (i for i, kept in enumerate(offered) if _overlap(kept, candidate) and shown.kept(i)), None
+                (i for i, kept in enumerate(offered) if overlap(kept, candidate) and shown.kept(i)), None
             )
             if overlapping is not None:
                 self._merge_overlap(offered[overlapping], candidate, query)
@@ -417,56 +385,22 @@ class QAService:
             chosen = list(kept)
         texts = {row: citations.joined_texts(chunks.values()) for row, chunks in known.items()}
         for passage in chosen:
-            self._cite(passage, texts, known)
+            cite_others(self._records, passage, texts, known)
         return chosen
 
-    def _answers(self, candidate: _Candidate, query: rerank.Query) -> bool:
+    def _answers(self, candidate: Candidate, query: rerank.Query) -> bool:
         """True when the candidate passage answers the question by the rule that calls answers answered."""
         assert candidate.found is not None  # every candidate is analyzed
         found = evidence.gather(query, candidate.found, candidate.terms, self._typed(candidate, query))
         return evidence.answers(found, self.config.answered)
 
-    def _typed(self, candidate: _Candidate, query: rerank.Query) -> bool:
+    def _typed(self, candidate: Candidate, query: rerank.Query) -> bool:
         """`rerank.has_answer_type` of the candidate's highlight: diversity and the evidence both ask."""
         if candidate.typed is None:
             candidate.typed = rerank.has_answer_type(query, candidate.chunk.text, candidate.highlight)
         return candidate.typed
 
-    def _cite(
-        self, kept: _Candidate, texts: dict[int, list[str]], known: dict[int, dict[int, Chunk]]
-    ) -> None:
-        """Cite every other article that prints the passage; "also in" those printing only its sentence."""
-        sentence = kept.chunk.text[slice(*kept.highlight)] if kept.highlight else None
-        others = (text for row, printed in texts.items() if row != kept.article_row for text in printed)
-        if not citations.may_cite(others, kept.chunk.text, sentence):
-            return  # no other article prints its longest words: none is cited, none needs widening
-        for row in texts:
-            if row == kept.article_row:
-                continue
-            found = citations.cite_printed(texts[row], kept.chunk.text, sentence)
-            if found == "sentence" and self._widen(row, known[row]):
-                # A copy cut into passages elsewhere may print the rest in the next or previous one.
-                texts[row] = citations.joined_texts(known[row].values())
-                found = citations.cite_printed(texts[row], kept.chunk.text, sentence)
-            source = self._records.source(row)
-            if found == "passage" and source not in kept.sources:
-                kept.sources.append(source)
-            elif found == "sentence" and source not in kept.also_in and source not in kept.sources:
-                kept.also_in.append(source)
-
-    def _widen(self, row: int, chunks: dict[int, Chunk]) -> bool:
-        """Add the neighbours of an article's loaded passages to `chunks`; False when there are none."""
-        added = False
-        for passage in list(chunks):
-            for neighbour in (passage - 1, passage + 1):
-                if neighbour in chunks or not 0 <= neighbour < len(self._records):
-                    continue
-                if self._records.article_row(neighbour) == row:
-                    chunks[neighbour] = self._records.chunk(neighbour)
-                    added = True
-        return added
-
-    def _merge_overlap(self, kept: _Candidate, other: _Candidate, query: rerank.Query) -> None:
+    def _merge_overlap(self, kept: Candidate, other: Candidate, query: rerank.Query) -> None:
         """Extend `kept` by the part of an overlapping chunk of the same article that it lacks."""
         a, b = kept.chunk, other.chunk
         if b.start >= a.start and b.end > a.end:
@@ -480,9 +414,3 @@ class QAService:
         kept.chunk = Chunk(a.chunk_id, a.doc_id, a.n, text, start, end)
         kept.analysis = None
         self._analyze(kept, query)
-
-
-def _overlap(kept: _Candidate, other: _Candidate) -> bool:
-    """True for two chunks of one article that share text."""
-    a, b = kept.chunk, other.chunk
-    return kept.article_row == other.article_row and a.start < b.end and b.start < a.end
