@@ -28,7 +28,7 @@ from .inverted.segment import file_name
 from .inverted.vocabulary import PREFIX_BYTES, Vocabulary
 from .manifest import REBUILD_HINT
 from .models import Article, Chunk
-from .rerank import PassageTerms
+from .rerank import PassageTerms, analyze_passage
 
 # term ids, sentence offsets (per passage), term offsets (per sentence), spans (start, end per sentence),
 # title term ids, title offsets (per article)
@@ -46,15 +46,11 @@ def analyze(analyzer: Analyzer, text: str) -> tuple[list[str], list[tuple[int, i
     """`rerank.analyze_passage(analyzer, text)` as flat lists: the terms, the sentences' spans and the
     number of terms of each sentence. The terms are also the passage's index terms: sentences are cut
     at whitespace, and no token holds or looks at whitespace (`Analyzer.tokens`)."""
-    sentences = sentence_spans(text) or [(0, len(text))]
-    terms: list[str] = []
-    counts: list[int] = []
-    tokens = analyzer.tokens
-    for start, end in sentences:
-        found = tokens(text[start:end])
-        terms += found
-        counts.append(len(found))
-    return terms, sentences, counts
+    found = analyze_passage(analyzer, text)
+    counts = [0] * len(found.sentences)
+    for sentence in found.sentence_of:
+        counts[sentence] += 1
+    return list(found.terms), list(found.sentences), counts
 
 
 def analyze_numbers(
